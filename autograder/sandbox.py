@@ -1,0 +1,420 @@
+"""The sandboxed worker process: isolation, resource limits, framed I/O with deadlines.
+
+Levels (SPEC S7), best first: ``bubblewrap`` (all namespaces, read-only runtime, only the
+submission and the probe code visible, no network); ``plain`` (a subprocess with rlimits
+and a loud warning). Every level gets rlimits, its own session/process group killed as a
+whole, and a wall-clock deadline per request. Replies are read as framed plain data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .assignment import Assignment, Limits
+from .errors import GraderError, ProtocolError, UsageError, WorkerCrash
+from .worker import protocol
+from .worker.serve import WorkerConfig
+
+__all__ = ["ISOLATION_LEVELS", "Reply", "Stage", "Worker", "choose_isolation", "prepare_stage"]
+
+ISOLATION_LEVELS = ("bubblewrap", "plain")
+WORKER_PACKAGE = Path(__file__).resolve().parent / "worker"
+SANDBOX_ROOT = "/sandbox"
+BOOT = "import sys; sys.path.insert(0, sys.argv[2]); from agworker.serve import main; main(sys.argv[1])"
+START_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A staging folder: ``submission/<a>.py`` (untrusted) and ``runtime/`` (worker code)."""
+
+    root: Path
+    module_name: str
+    preload: tuple[str, ...] = ()
+    banned_calls: tuple[str, ...] = ()
+    banned_methods: tuple[str, ...] = ()
+    has_probes: bool = False
+
+    @property
+    def submission_dir(self) -> Path:
+        return self.root / "submission"
+
+    @property
+    def runtime_dir(self) -> Path:
+        return self.root / "runtime"
+
+
+def prepare_stage(root: Path, assignment: Assignment, source: bytes, preload: tuple[str, ...]) -> Stage:
+    """Lay out a stage: the submitted file, a copy of the worker package and the probes."""
+    (root / "submission").mkdir(parents=True, exist_ok=True)
+    (root / "submission" / assignment.module_file).write_bytes(source)
+    runtime = root / "runtime"
+    shutil.copytree(WORKER_PACKAGE, runtime / "agworker", ignore=shutil.ignore_patterns("__pycache__"))
+    has_probes = assignment.probes_file.is_file()
+    if has_probes:
+        shutil.copyfile(assignment.probes_file, runtime / "assignment_probes.py")
+    for path in (root, root / "submission", runtime):
+        path.chmod(0o755)
+    return Stage(
+        root=root,
+        module_name=assignment.name,
+        preload=preload,
+        banned_calls=assignment.banned.calls,
+        banned_methods=assignment.banned.methods,
+        has_probes=has_probes,
+    )
+
+
+@lru_cache(maxsize=1)
+def bubblewrap_works() -> bool:
+    """True if ``bwrap`` exists and can create its namespaces here."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return False
+    cmd = [exe, "--unshare-all", "--die-with-parent", *_ro_runtime_binds(), "--proc", "/proc",
+           "--dev", "/dev", sys.executable, "-I", "-c", "pass"]
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def choose_isolation(requested: str = "auto") -> str:
+    """The isolation level to use: the best available for ``auto``, else exactly the one asked."""
+    if requested == "auto":
+        return "bubblewrap" if bubblewrap_works() else "plain"
+    if requested not in ISOLATION_LEVELS:
+        raise UsageError(f"--isolation {requested!r} is not one of auto, {', '.join(ISOLATION_LEVELS)}")
+    if requested == "bubblewrap" and not bubblewrap_works():
+        raise UsageError("--isolation bubblewrap: bwrap is missing or cannot create namespaces here")
+    return requested
+
+
+def _ro_runtime_binds() -> list[str]:
+    """Read-only binds for the OS runtime and the Python installation (never the repo)."""
+    args: list[str] = []
+    for top in ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/lib32"):
+        path = Path(top)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), top]
+        elif path.is_dir():
+            args += ["--ro-bind", top, top]
+    for extra in ("/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"):
+        args += ["--ro-bind-try", extra, extra]
+    seen: set[str] = set()
+    for prefix in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))):
+        real = os.path.realpath(prefix)
+        if real.startswith("/usr/") or real in seen:
+            continue
+        seen.add(real)
+        args += ["--ro-bind", real, real]
+        if prefix != real:
+            args += ["--ro-bind", real, prefix]
+    return args
+
+
+@dataclass
+class Reply:
+    """One decoded answer from the worker, plus the trusted side's own measurements."""
+
+    header: dict[str, Any]
+    blobs: list[bytes]
+    wall_seconds: float
+    cpu_seconds: float
+    """CPU time of the worker's whole process tree during the request, read from /proc."""
+
+
+@dataclass
+class Worker:
+    """One live sandboxed process serving one submission."""
+
+    stage: Stage
+    limits: Limits
+    isolation: str
+    device: str = "cpu"
+    env_extra: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+    ready: dict[str, Any] = field(default_factory=dict)
+    start_seconds: float = 0.0
+    _stderr: Any = None
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self) -> dict[str, Any]:
+        """Start the worker and wait for its ``ready`` message (import status of the module)."""
+        config_path = self._write_config()
+        cmd = self._command(config_path)
+        self._stderr = tempfile.TemporaryFile()
+        started = time.monotonic()
+        try:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                cwd=self.stage.submission_dir, env=self._env(), start_new_session=True,
+                preexec_fn=self._set_limits, close_fds=True,
+            )
+        except OSError as exc:
+            raise GraderError(f"cannot start the worker ({self.isolation}): {exc}") from exc
+        try:
+            reply = self._read(time.monotonic() + START_SECONDS, during="start-up")
+        except WorkerCrash as crash:
+            diagnostics = self._stderr_text()
+            if diagnostics and "Traceback" not in diagnostics:
+                raise GraderError(f"the {self.isolation} worker failed to start: {diagnostics}") from crash
+            raise
+        self.start_seconds = time.monotonic() - started
+        if reply.header.get("op") != "ready":
+            raise ProtocolError("the first message was not 'ready'")
+        self.ready = reply.header
+        return reply.header
+
+    def close(self) -> None:
+        """Kill the whole process group and reap it; safe to call twice."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        _kill_group(proc)
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                if stream:
+                    stream.close()
+            except OSError:
+                pass
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    # ------------------------------------------------------------------ requests
+    def request(self, header: dict[str, Any], blobs: list[bytes], timeout: float | None = None) -> Reply:
+        """Send one request and read its reply within ``timeout`` seconds (else kill)."""
+        if self.proc is None:
+            raise GraderError("request to a worker that is not running")
+        deadline = time.monotonic() + (timeout or self.limits.call_seconds)
+        cpu_before = self.cpu_seconds()
+        started = time.monotonic()
+        self._write(header, blobs, deadline)
+        reply = self._read(deadline, during="the call")
+        reply.wall_seconds = time.monotonic() - started
+        reply.cpu_seconds = max(0.0, self.cpu_seconds() - cpu_before)
+        return reply
+
+    def cpu_seconds(self) -> float:
+        """user+system CPU seconds of the worker's process tree (the trusted clock)."""
+        if self.proc is None:
+            return 0.0
+        return _tree_cpu_seconds(self.proc.pid)
+
+    # ------------------------------------------------------------------ internals
+    def _write_config(self) -> Path:
+        inside = self.isolation == "bubblewrap"
+        sub = Path(SANDBOX_ROOT, "submission") if inside else self.stage.submission_dir
+        run = Path(SANDBOX_ROOT, "runtime") if inside else self.stage.runtime_dir
+        config = WorkerConfig(
+            module_name=self.stage.module_name,
+            module_path=str(sub / f"{self.stage.module_name}.py"),
+            probes_path=str(run / "assignment_probes.py") if self.stage.has_probes else None,
+            banned_calls=list(self.stage.banned_calls),
+            banned_methods=list(self.stage.banned_methods),
+            preload=list(self.stage.preload),
+            threads=1,
+            output_cap=self.limits.output_kb * 1024,
+        )
+        path = self.stage.runtime_dir / "config.json"
+        path.write_text(json.dumps(asdict(config)), encoding="utf-8")
+        path.chmod(0o644)
+        return Path(run / "config.json")
+
+    def _command(self, config_path: Path) -> list[str]:
+        python = [sys.executable, "-I", "-c", BOOT, str(config_path), str(config_path.parent)]
+        if self.isolation == "plain":
+            return python
+        cmd = [
+            "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
+            *_ro_runtime_binds(),
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--ro-bind", str(self.stage.submission_dir), f"{SANDBOX_ROOT}/submission",
+            "--ro-bind", str(self.stage.runtime_dir), f"{SANDBOX_ROOT}/runtime",
+            "--chdir", f"{SANDBOX_ROOT}/submission",
+        ]
+        if self.device.startswith("cuda"):
+            for dev in sorted(Path("/dev").glob("nvidia*")):
+                cmd += ["--dev-bind", str(dev), str(dev)]
+        return [*cmd, "--", *python]
+
+    def _env(self) -> dict[str, str]:
+        """A minimal environment: nothing of the grader's, no secrets."""
+        env = {
+            "PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
+            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+        }
+        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "CUDA_VISIBLE_DEVICES"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        env.update(self.env_extra)
+        return env
+
+    def _set_limits(self) -> None:
+        """rlimits for the worker (runs in the child between fork and exec)."""
+        lim = self.limits
+        mb = 1 << 20
+        pairs = [
+            (resource.RLIMIT_CPU, lim.worker_cpu_seconds),
+            (resource.RLIMIT_FSIZE, lim.file_size_mb * mb),
+            (resource.RLIMIT_NOFILE, lim.open_files),
+            (resource.RLIMIT_CORE, 0),
+        ]
+        if not self.device.startswith("cuda"):
+            pairs.append((resource.RLIMIT_AS, lim.memory_mb * mb))
+        for which, value in pairs:
+            resource.setrlimit(which, (value, value))
+
+    def _write(self, header: dict[str, Any], blobs: list[bytes], deadline: float) -> None:
+        """Write a request without blocking past the deadline."""
+        assert self.proc is not None and self.proc.stdin is not None
+        tree = dict(header, blobs=[len(b) for b in blobs])
+        raw = json.dumps(tree, allow_nan=False, separators=(",", ":")).encode()
+        data = memoryview(b"".join([protocol.MAGIC, len(raw).to_bytes(4, "big"), raw, *blobs]))
+        fd = self.proc.stdin.fileno()
+        os.set_blocking(fd, False)
+        while data:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._crash("timed out", during="sending the inputs")
+            _, ready, _ = select.select([], [fd], [], remaining)
+            if ready:
+                try:
+                    sent = os.write(fd, data)
+                except (BrokenPipeError, OSError):
+                    raise self._crash("died", during="sending the inputs") from None
+                data = data[sent:]
+
+    def _read(self, deadline: float, during: str) -> Reply:
+        """Read one framed reply; a death, timeout, or malformed frame becomes a WorkerCrash."""
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        buf = bytearray()
+        need = 8
+        header: dict[str, Any] | None = None
+        sizes: list[int] = []
+        stage = "prefix"
+        header_len = 0
+        while True:
+            while len(buf) < need:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise self._crash("timed out", during=during)
+                ready, _, _ = select.select([fd], [], [], remaining)
+                if not ready:
+                    continue
+                chunk = os.read(fd, min(1 << 22, need - len(buf)))
+                if not chunk:
+                    raise self._crash("died", during=during)
+                buf += chunk
+            try:
+                if stage == "prefix":
+                    header_len = protocol.parse_header(bytes(buf[:8]))
+                    stage, need = "header", 8 + header_len
+                elif stage == "header":
+                    header, sizes = protocol.parse_body(bytes(buf[8:need]), self.limits.reply_mb << 20)
+                    stage, need = "blobs", need + sum(sizes)
+                else:
+                    break
+            except protocol.WireError as exc:
+                self.close()
+                raise ProtocolError(str(exc)) from None
+        assert header is not None
+        blobs, offset = [], 8 + header_len
+        for size in sizes:
+            blobs.append(bytes(buf[offset : offset + size]))
+            offset += size
+        return Reply(header, blobs, 0.0, 0.0)
+
+    def _crash(self, what: str, during: str) -> WorkerCrash:
+        """Kill the worker and describe how it ended, for the student."""
+        proc = self.proc
+        if what == "timed out":
+            self.close()
+            return WorkerCrash(
+                f"Your code did not finish {during} within {self.limits.call_seconds:g} s and was stopped.",
+                "look for an infinite loop, or a Python loop over elements that should be vectorized.",
+            )
+        code = proc.wait(timeout=10) if proc is not None else None
+        self.close()
+        return WorkerCrash(f"The process running your code {_describe_exit(code, self.limits)} {during}.",
+                           "do not call sys.exit/os._exit or kill processes; check memory use.")
+
+
+def _describe_exit(code: int | None, limits: Limits) -> str:
+    """Human words for a worker's exit status (bwrap reports signals as 128+N)."""
+    if code is None:
+        return "ended"
+    sig = -code if code < 0 else code - 128 if code > 128 else 0
+    if sig == signal.SIGXCPU:
+        return f"used more than its {limits.worker_cpu_seconds} s of CPU time and was stopped"
+    if sig == signal.SIGKILL:
+        return "was killed (out of memory, or a process limit)"
+    if sig:
+        return f"was killed by signal {signal.Signals(sig).name}"
+    return f"exited with status {code}"
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker's whole process group, then reap the worker."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover - a zombie that will not die
+        pass
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (all its threads), from /proc."""
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as fh:
+                out += [int(x) for x in fh.read().split()]
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return out
+
+
+def _tree_cpu_seconds(root: int) -> float:
+    """utime+stime (+ reaped children's) of ``root`` and every descendant."""
+    total, stack, seen = 0, [root], set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15])
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+        stack += _children(pid)
+    return total / _TICK

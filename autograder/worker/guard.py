@@ -1,0 +1,98 @@
+"""Run-time guard: banned APIs fail when called from the student's file.
+
+The static AST check in the trusted process is the first line; this catches what it
+cannot see (``importlib`` and string building). A guarded callable raises
+``BannedCallError`` only when a frame of the student's file is on the stack, so the
+grader's own yardsticks (captured before the guard goes in) and torch internals work.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import importlib
+import sys
+from typing import Any, Callable
+
+__all__ = ["BannedCallError", "install"]
+
+
+class BannedCallError(RuntimeError):
+    """A banned API was called from the student's code."""
+
+
+def _called_from(filename: str) -> bool:
+    """True when a frame of ``filename`` is on the current stack."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename == filename:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _wrap(name: str, original: Callable[..., Any], filename: str, hits: list[str]) -> Callable[..., Any]:
+    """A stand-in for ``original`` that refuses calls coming from the student's file."""
+
+    @functools.wraps(original)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if _called_from(filename):
+            hits.append(name)
+            raise BannedCallError(f"{name} is banned in this assignment")
+        return original(*args, **kwargs)
+
+    guarded.__ag_guarded__ = True  # type: ignore[attr-defined]
+    return guarded
+
+
+def _owner(dotted: str) -> tuple[Any, str] | None:
+    """Split ``a.b.c`` into (the imported object ``a.b``, ``c``), or None if not importable."""
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:cut]))
+        except Exception:  # noqa: BLE001 - a prefix that is not a module
+            continue
+        try:
+            for attr in parts[cut:-1]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj, parts[-1]
+    return None
+
+
+def _targets(pattern: str) -> list[tuple[Any, str, str]]:
+    """Every (owner, attribute, dotted name) matched by one glob pattern."""
+    found = _owner(pattern)
+    if found is None:
+        return []
+    owner, last = found
+    prefix = pattern[: len(pattern) - len(last)]
+    names = [n for n in dir(owner) if fnmatch.fnmatchcase(n, last)] if any(c in last for c in "*?[") else [last]
+    out = []
+    for attr in names:
+        value = getattr(owner, attr, None)
+        if callable(value) and not getattr(value, "__ag_guarded__", False):
+            out.append((owner, attr, prefix + attr))
+    return out
+
+
+def install(calls: list[str], methods: list[str], filename: str, hits: list[str]) -> int:
+    """Guard every callable matched by ``calls`` and the tensor ``methods``; return the count."""
+    count = 0
+    for pattern in calls:
+        for owner, attr, dotted in _targets(pattern):
+            try:
+                setattr(owner, attr, _wrap(dotted, getattr(owner, attr), filename, hits))
+                count += 1
+            except (AttributeError, TypeError):
+                continue
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        for method in methods:
+            original = getattr(torch.Tensor, method, None)
+            if callable(original):
+                setattr(torch.Tensor, method, _wrap(f"Tensor.{method}", original, filename, hits))
+                count += 1
+    return count
