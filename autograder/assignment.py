@@ -17,7 +17,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Assignment", "Limits", "Banned", "load", "names", "repo_root"]
+__all__ = ["Assignment", "Banned", "Limits", "load", "load_folder", "names", "repo_root"]
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
@@ -78,6 +78,8 @@ class Assignment:
     limits: Limits
     budgets: dict[str, float]
     """Performance test name -> largest allowed ratio student / yardstick."""
+    preload: tuple[str, ...] = ()
+    """Modules the worker imports before the student's (e.g. torch)."""
     performance: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -113,12 +115,18 @@ def names(root: Path | None = None) -> list[str]:
 
 
 def load(name: str, root: Path | None = None) -> Assignment:
-    """Read and validate one assignment's configuration."""
+    """Read and validate one assignment's configuration by name."""
     folder = (root or repo_root()) / "assignments" / name
-    path = folder / "assignment.toml"
-    if not path.is_file():
+    if not (folder / "assignment.toml").is_file():
         known = ", ".join(names(root)) or "none"
         raise UsageError(f"unknown assignment {name!r} (known: {known})")
+    return load_folder(folder)
+
+
+def load_folder(folder: Path) -> Assignment:
+    """Read and validate the assignment.toml in ``folder`` (also a student's unzipped folder)."""
+    path = folder / "assignment.toml"
+    name = folder.name
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -130,8 +138,7 @@ def _parse(name: str, folder: Path, path: Path, data: dict[str, Any]) -> Assignm
     """Turn the TOML tables into an Assignment, naming the key at fault."""
     where = str(path)
     meta = _table(data, "assignment", where)
-    if meta.get("name", name) != name:
-        raise AuthoringError(where, f"[assignment] name {meta['name']!r} != folder {name!r}")
+    name = str(meta.get("name", name))
     tasks = {str(k): str(v) for k, v in _table(data, "tasks", where).items()}
     if not tasks:
         raise AuthoringError(where, "[tasks] must list at least one task marker")
@@ -164,6 +171,7 @@ def _parse(name: str, folder: Path, path: Path, data: dict[str, Any]) -> Assignm
         banned=banned,
         limits=Limits(**limits_t),
         budgets=budgets,
+        preload=tuple(str(m) for m in meta.get("preload", ("numpy",))),
         performance=perf,
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "AutograderError",
     "AuthoringError",
+    "CheckFailed",
     "GraderError",
     "SubmissionError",
     "UsageError",
@@ -65,3 +66,7 @@ class WorkerCrash(SubmissionError):
 
     def __init__(self, problem: str, hint: str = "") -> None:
         super().__init__(problem, hint)
+
+
+class CheckFailed(SubmissionError, AssertionError):
+    """A test's check of the student's code failed; the message is the student's feedback."""

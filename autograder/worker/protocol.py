@@ -126,7 +126,7 @@ def _type_name(tv: type) -> str:
 def _npy(arr: np.ndarray) -> bytes:
     """Serialise a plain array as .npy bytes (no pickle)."""
     buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+    np.save(buf, np.asarray(arr, order="C"), allow_pickle=False)
     return buf.getvalue()
 
 

@@ -76,6 +76,7 @@ def error_info(exc: BaseException, module_path: str) -> dict[str, Any]:
         message = "<the exception's message could not be printed>"
     info: dict[str, Any] = {"type": name[:200], "message": message[:1000], "line": None, "code": None}
     info["banned"] = isinstance(exc, guard.BannedCallError)
+    info["mro"] = [c.__qualname__[:100] for c in cls.__mro__][:20]
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         if frame.f_code.co_filename == module_path:
             info["line"] = lineno

@@ -1,0 +1,120 @@
+"""The ``autograder`` command: a thin layer over typed functions.
+
+Exit codes: 0 when the command did its job (a grading completed, whatever the score);
+2 for a usage error (one line naming the bad argument, never a traceback); 1 when the
+grader itself failed (``grade`` still writes a valid results.json that says so) or a
+check (``verify``, ``build-templates --check``) found a problem.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from .errors import AuthoringError, UsageError
+
+DEVICE = click.Choice(["auto", "cpu", "cuda"])
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"autograder: error: {message}", err=True)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Turns our UsageError into exit 2 and AuthoringError into exit 1, one line each."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            _fail(str(exc), 2)
+        except AuthoringError as exc:
+            _fail(f"assignment authoring error: {exc}", 1)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Abort:
+            _fail("aborted", 130)
+        except click.UsageError as exc:
+            _fail(exc.format_message().splitlines()[0], 2)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="dl-autograder")
+def main() -> None:
+    """Grade deep-learning assignments safely: one submission, a class, or a release."""
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("submission", type=click.Path(path_type=Path))
+@click.option("--results", "results_path", type=click.Path(path_type=Path), default=Path("results.json"),
+              show_default=True, help="where to write Gradescope's results.json")
+@click.option("--device", type=DEVICE, default="auto", show_default=True)
+@click.option("--seed", type=int, default=None, help="seed for the hidden inputs (default: fresh, recorded)")
+@click.option("--isolation", type=click.Choice(["auto", "bubblewrap", "plain"]), default="auto", show_default=True)
+@click.option("--select", "select", default=None, help="only tests matching this pytest -k expression")
+def grade(assignment: str, submission: Path, results_path: Path, device: str, seed: int | None,
+          isolation: str, select: str | None) -> None:
+    """Grade one SUBMISSION (folder, .py or .zip) of ASSIGNMENT."""
+    from .grading import grade as run
+
+    outcome = run(assignment, submission, results_path, device=device, seed=seed, isolation=isolation, select=select)
+    click.echo(_table(outcome.result))
+    click.echo(f"results: {results_path}")
+    if outcome.grader_failed:
+        for line in outcome.result.grader_errors[:10]:
+            click.echo(f"grader error: {line}", err=True)
+        sys.exit(1)
+
+
+def _table(result: Any) -> str:
+    """A readable summary: one line per test, then the total."""
+    lines = []
+    for t in result.tests:
+        mark = "PASS" if t.status == "passed" else "FAIL"
+        lines.append(f"{mark} {t.score:6.2f}/{t.max_score:<6.2f} {t.number:>5}  {t.name}")
+        if t.status != "passed":
+            first = t.output.splitlines()[1] if len(t.output.splitlines()) > 1 else t.output
+            lines.append(f"{'':21}{first[:160]}")
+    lines.append(result.output)
+    return "\n".join(lines)
+
+
+@main.command("build-templates")
+@click.option("--check", "check_only", is_flag=True, help="exit 1 if student_template/ is out of date")
+def build_templates(check_only: bool) -> None:
+    """Regenerate student_template/ from solutions/ (or check it is in sync)."""
+    from . import templates
+
+    differ = templates.build(check_only=check_only)
+    for path in differ:
+        click.echo(f"{'out of date' if check_only else 'wrote'}: {path}")
+    if check_only and differ:
+        sys.exit(1)
+    if not differ:
+        click.echo("student_template/ is in sync with solutions/")
+
+
+@main.command()
+@click.argument("assignments", nargs=-1)
+@click.option("--workers", type=int, default=2, show_default=True, help="gradings run side by side")
+def verify(assignments: tuple[str, ...], workers: int) -> None:
+    """Self-check: reference 100, stub 0, every bug caught, public tests pass locally."""
+    from . import assignment as assignment_mod
+    from .verification import verify as run
+
+    for name in assignments:
+        assignment_mod.load(name)
+    reports = run(list(assignments) or None, workers=workers, echo=click.echo)
+    bad = [r.name for r in reports if not r.ok]
+    click.echo(f"verify: {'FAILED for ' + ', '.join(bad) if bad else 'all checks passed'}")
+    if bad:
+        sys.exit(1)

@@ -1,0 +1,167 @@
+"""Grade one submission: intake -> static checks -> sandbox -> tests -> results.json.
+
+The trusted process runs pytest over the assignment's public, hidden and performance
+tests; the student's code only ever runs in the sandboxed worker. Whatever happens,
+a schema-valid results.json is written atomically: a student failure is a score, a
+grader failure says so (and makes the command exit 1).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import __version__, assignment, intake, results, sandbox, static_checks
+from .errors import GraderError, SubmissionError, UsageError
+from .pytest_plugin import CATEGORIES, GradingContext, GradingPlugin
+from .student import SandboxTransport, Student
+
+__all__ = ["Grading", "grade", "resolve_device"]
+
+
+@dataclass
+class Grading:
+    """The outcome of ``grade``: the result written, and whether the grader itself failed."""
+
+    result: results.GradingResult
+    results_path: Path
+
+    @property
+    def grader_failed(self) -> bool:
+        return bool(self.result.grader_errors)
+
+
+def resolve_device(requested: str) -> str:
+    """``auto`` -> cuda if present else cpu; ``cuda`` without a GPU is a usage error."""
+    if requested not in ("auto", "cpu", "cuda") and not requested.startswith("cuda:"):
+        raise UsageError(f"--device {requested!r} is not one of auto, cpu, cuda")
+    if requested == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda" if requested == "auto" else requested
+    if requested == "auto":
+        return "cpu"
+    raise UsageError(f"--device {requested}: no CUDA device is available here")
+
+
+def grade(
+    assignment_name: str,
+    submission: Path,
+    results_path: Path = Path("results.json"),
+    *,
+    device: str = "auto",
+    seed: int | None = None,
+    isolation: str = "auto",
+    select: str | None = None,
+) -> Grading:
+    """Grade one submission and write results.json; UsageError for bad arguments."""
+    started = time.monotonic()
+    spec = assignment.load(assignment_name)
+    device = resolve_device(device)
+    level = sandbox.choose_isolation(isolation)
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    problem: SubmissionError | None = None
+    try:
+        taken = intake.take(Path(submission), spec.module_file)
+    except SubmissionError as exc:
+        problem, taken = exc, intake.Intake(b"", "", ())
+    extra: dict[str, Any] = {
+        "seed": seed, "device": device, "isolation": level, "grader_version": __version__,
+        "assignment": spec.name, "submitted_file": taken.origin,
+    }
+    if level == "plain":
+        extra["isolation_warning"] = ("WARNING: graded without namespace isolation (plain subprocess): the "
+                                      "student's code could read files this user can read. Install bubblewrap.")
+    try:
+        result = _run(spec, taken, problem, device, seed, level, select, extra, started)
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any grader failure must still produce results.json
+        result = results.error_result(f"{type(exc).__name__}: {exc}", time.monotonic() - started, extra)
+    results.write_atomic(results_path, results.to_gradescope(result))
+    return Grading(result, Path(results_path))
+
+
+def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionError | None, device: str,
+         seed: int, level: str, select: str | None, extra: dict[str, Any], started: float) -> results.GradingResult:
+    """Stage the file, run pytest with the grading plugin, and gather the result."""
+    report = static_checks.check(taken.source, spec.banned, spec.module_file)
+    if problem is not None:
+        report = static_checks.Report(syntax_error=str(problem))
+    extra["static_checks"] = report.as_dict()
+    with tempfile.TemporaryDirectory(prefix="ag-stage-") as tmp:
+        stage = sandbox.prepare_stage(Path(tmp) / "stage", spec, taken.source, spec.preload)
+        transport = SandboxTransport(stage, lambda: sandbox.Worker(stage, spec.limits, level, device))
+        ctx = GradingContext(spec, Student(transport, report, spec.module_file, device), seed, device, extra=extra)
+        try:
+            code = _pytest(spec, ctx, Path(tmp), select)
+        finally:
+            transport.close()
+        extra["worker_starts"] = transport.starts
+        extra["worker_start_seconds"] = [round(s, 3) for s in transport.start_seconds]
+        import_stdout = str(transport.ready.get("stdout", ""))
+    errors = list(ctx.collection_errors) + [f"{t.nodeid}: {t.grader_error}" for t in ctx.results if t.grader_error]
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not ctx.results:
+        errors.append(f"pytest exited with {code!r} after collecting {len(ctx.results)} graded test(s)")
+    tests = sorted(ctx.results, key=lambda t: (_number_key(t.number), t.name))
+    result = results.GradingResult(tests, time.monotonic() - started, "", extra, errors)
+    result.output = _summary(spec, result, problem, report, import_stdout)
+    return result
+
+
+def _pytest(spec: assignment.Assignment, ctx: GradingContext, tmp: Path, select: str | None) -> int:
+    """Run the assignment's tests in this (trusted) process, isolated from any project config."""
+    ini = tmp / "pytest.ini"
+    ini.write_text("[pytest]\n", encoding="utf-8")
+    paths = [str(spec.tests_dir / c) for c in CATEGORIES if (spec.tests_dir / c).is_dir()]
+    if not paths:
+        raise GraderError(f"{spec.tests_dir} has no public/, hidden/ or performance/ folder")
+    args = ["-c", str(ini), "--rootdir", str(spec.tests_dir), "-p", "autograder.pytest_plugin",
+            "-p", "no:cacheprovider", "-p", "no:terminal", "--import-mode=importlib", *paths]
+    if select:
+        args += ["-k", select]
+    saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        return int(pytest.main(args, plugins=[GradingPlugin(ctx)]))
+    finally:
+        if saved is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+
+
+def _number_key(number: str) -> tuple[int | str, ...]:
+    """Sort "1.10" after "1.9"."""
+    return tuple(int(p) if p.isdigit() else p for p in number.split("."))
+
+
+def _summary(spec: assignment.Assignment, result: results.GradingResult, problem: SubmissionError | None,
+             report: static_checks.Report, import_stdout: str) -> str:
+    """The top-level feedback the student reads first."""
+    lines = [f"{spec.title}: {result.score:g} / {result.max_score:g} points."]
+    if problem is not None:
+        lines.append(str(problem))
+    elif report.syntax_error:
+        lines.append(f"Your file could not be loaded: {report.syntax_error}")
+    for category in CATEGORIES:
+        group = [t for t in result.tests if t.category == category]
+        if group:
+            earned = sum(t.score for t in group)
+            lines.append(f"  {category}: {earned:g} / {sum(t.max_score for t in group):g} "
+                         f"({sum(t.status == 'passed' for t in group)} of {len(group)} tests passed)")
+    if import_stdout.strip():
+        lines.append("Your module printed this while being imported:\n" + import_stdout[:2000])
+    if result.grader_errors:
+        lines.append("Some tests failed because of an error in the grader itself, not in your code; "
+                     "course staff have been told.")
+    return "\n".join(lines)

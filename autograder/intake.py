@@ -1,0 +1,128 @@
+"""Intake: take exactly one file, ``<assignment>.py``, out of a submission.
+
+A submission is a folder, a single ``.py`` file or a ``.zip``. Nothing else it holds
+(``conftest.py``, ``sitecustomize.py``, ``.pth`` files, other modules) is ever used.
+Zips are read member by member, never extracted: links, absolute or ``..`` paths are
+skipped, and entry counts and sizes are capped so a zip bomb costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .errors import SubmissionError, UsageError
+
+__all__ = ["MAX_SOURCE_BYTES", "Intake", "take"]
+
+MAX_SOURCE_BYTES = 1 << 20
+MAX_ZIP_ENTRIES = 2000
+MAX_ZIP_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class Intake:
+    """The one file taken from a submission, and where it came from."""
+
+    source: bytes
+    origin: str
+    """Path of the file inside the submission, for the record."""
+    ignored: tuple[str, ...]
+    """Other files present and deliberately ignored (first few)."""
+
+
+def take(submission: Path, module_file: str) -> Intake:
+    """Read ``module_file`` out of a submission folder, file or zip (UsageError if unreadable)."""
+    if not os.path.lexists(submission):
+        raise UsageError(f"submission not found: {submission}")
+    if submission.is_symlink():
+        raise UsageError(f"submission is a symbolic link, not a file or folder: {submission}")
+    if submission.is_dir():
+        return _from_folder(submission, module_file)
+    if submission.suffix == ".zip":
+        return _from_zip(submission, module_file)
+    if submission.suffix == ".py" and submission.is_file():
+        return Intake(_read_capped(submission), submission.name, ())
+    raise UsageError(f"submission must be a folder, a .py file or a .zip: {submission}")
+
+
+def _read_capped(path: Path) -> bytes:
+    """Read a regular file (not following links) of at most MAX_SOURCE_BYTES."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise UsageError(f"cannot read submission file {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SubmissionError(f"{path.name} is not a regular file.", "submit the .py file itself.")
+        data = fh.read(MAX_SOURCE_BYTES + 1)
+    if len(data) > MAX_SOURCE_BYTES:
+        raise SubmissionError(
+            f"{path.name} is larger than {MAX_SOURCE_BYTES >> 10} KiB.",
+            "submit only your source code; do not embed data or precomputed answers.",
+        )
+    return data
+
+
+def _from_folder(folder: Path, module_file: str) -> Intake:
+    """The shallowest regular (non-link) ``module_file`` under ``folder``."""
+    found: list[Path] = []
+    others: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath, name)
+            if name == module_file and not path.is_symlink():
+                found.append(path)
+            elif len(others) < 20:
+                others.append(str(path.relative_to(folder)))
+    if not found:
+        raise _missing(module_file)
+    best = min(found, key=lambda p: (len(p.relative_to(folder).parts), str(p)))
+    return Intake(_read_capped(best), str(best.relative_to(folder)), tuple(others))
+
+
+def _from_zip(path: Path, module_file: str) -> Intake:
+    """The shallowest safe ``module_file`` member of a zip, read with a size cap."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UsageError(f"not a readable zip: {path} ({exc})") from None
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_ZIP_ENTRIES:
+            raise SubmissionError(f"the zip has {len(infos)} entries (at most {MAX_ZIP_ENTRIES}).",
+                                  f"zip only {module_file}.")
+        candidates, others = [], []
+        for info in infos:
+            name = PurePosixPath(info.filename)
+            unsafe = name.is_absolute() or ".." in name.parts or _is_link(info)
+            if name.name == module_file and not unsafe and not info.is_dir():
+                candidates.append(info)
+            elif len(others) < 20:
+                others.append(info.filename)
+        if not candidates:
+            raise _missing(module_file)
+        best = min(candidates, key=lambda i: (len(PurePosixPath(i.filename).parts), i.filename))
+        try:
+            with archive.open(best) as fh:
+                data = fh.read(MAX_SOURCE_BYTES + 1)
+        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+            raise UsageError(f"not a readable zip: {path} ({exc})") from None
+    if len(data) > MAX_SOURCE_BYTES:
+        raise SubmissionError(f"{module_file} is larger than {MAX_SOURCE_BYTES >> 10} KiB.",
+                              "submit only your source code.")
+    return Intake(data, best.filename, tuple(others))
+
+
+def _is_link(info: zipfile.ZipInfo) -> bool:
+    """True for a zip entry that stores a symbolic link."""
+    return stat.S_ISLNK(info.external_attr >> 16)
+
+
+def _missing(module_file: str) -> SubmissionError:
+    return SubmissionError(f"No file named {module_file} was found in your submission.",
+                           f"submit the file {module_file} itself (the name must match exactly).")

@@ -1,0 +1,374 @@
+"""The pytest plugin: fixtures for tests, metadata from gradescope-utils' decorators, scoring.
+
+Two modes. Grading mode: ``autograder grade`` runs pytest in the trusted process with a
+``GradingContext`` (the sandboxed student, the seed, the device); results are collected
+here and written by ``grading``. Local mode: a student runs ``pytest`` in the unzipped
+folder; the plugin finds ``assignment.toml``, loads the student's file in-process and
+prints each test's points and the public total.
+
+Metadata: ``@weight``, ``@number``, ``@visibility``, ``@tags``, ``@hide_errors`` from
+gradescope_utils on each test function. Each test must carry the tag of its folder
+(``public``, ``hidden`` or ``performance``) and a weight; otherwise collection fails with
+an AuthoringError naming the test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import compare, static_checks
+from .assignment import Assignment, load_folder
+from .errors import AuthoringError, CheckFailed, SubmissionError
+from .results import TestResult
+from .student import LocalTransport, Student, local_config
+
+CATEGORIES = ("public", "hidden", "performance")
+GRADER_ERROR_OUTPUT = ("The grader hit an internal error in this test. This is not your fault; "
+                       "course staff have been told.")
+
+
+@dataclass
+class GradingContext:
+    """What ``autograder grade`` hands to pytest, and what it gets back."""
+
+    assignment: Assignment
+    student: Student
+    seed: int
+    device: str
+    results: list[TestResult] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    collection_errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Credit:
+    """Partial credit: a test sets the fraction of its weight it earned before failing."""
+
+    fraction: float | None = None
+    note: str = ""
+
+    def set(self, earned: float, total: float, note: str = "") -> None:
+        """Earn ``earned / total`` of the test's weight (kept even if the test then fails)."""
+        self.fraction = max(0.0, min(1.0, earned / total)) if total else 0.0
+        self.note = note
+
+
+@dataclass
+class _Meta:
+    """Metadata of one collected test."""
+
+    category: str
+    weight: float
+    number: str
+    visibility: str
+    tags: list[str]
+    hide_errors: str | None
+    name: str
+
+
+CONTEXT = pytest.StashKey[GradingContext]()
+META = pytest.StashKey[_Meta]()
+CREDIT = pytest.StashKey[Credit]()
+EXTRA = pytest.StashKey[dict]()
+LOCAL_RESULTS = pytest.StashKey[list]()
+
+
+class GradingPlugin:
+    """Registered by ``autograder grade``: puts the context where the hooks find it."""
+
+    def __init__(self, context: GradingContext) -> None:
+        self.context = context
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[CONTEXT] = self.context
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """Collection errors are grader errors: the tests are trusted code."""
+        if report.failed:
+            self.context.collection_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+
+# --------------------------------------------------------------------------- options
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("autograder")
+    group.addoption("--submission-dir", default=None, help="folder holding the student's <assignment>.py (local mode)")
+    group.addoption("--ag-seed", type=int, default=None, help="seed for the random inputs (local mode)")
+
+
+def _local_assignment(config: pytest.Config) -> Assignment | None:
+    """Local mode: the assignment.toml at or above the rootdir or the given paths."""
+    starts = [Path(str(a).split("::")[0]).resolve() for a in config.args] + [config.rootpath]
+    for start in starts:
+        for folder in [start, *start.parents]:
+            if (folder / "assignment.toml").is_file():
+                return load_folder(folder)
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    assignment = config.stash[CONTEXT].assignment if CONTEXT in config.stash else _local_assignment(config)
+    if assignment is None:
+        return
+    config.stash[LOCAL_RESULTS] = []
+    config._ag_assignment = assignment  # type: ignore[attr-defined]
+    for marker, title in assignment.tasks.items():
+        config.addinivalue_line("markers", f"{marker}: {title}")
+
+
+def _assignment(config: pytest.Config) -> Assignment:
+    found = getattr(config, "_ag_assignment", None)
+    if found is None:
+        raise pytest.UsageError("no assignment.toml found at or above the test folder")
+    return found
+
+
+# --------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="session")
+def assignment(pytestconfig: pytest.Config) -> Assignment:
+    """The assignment being graded."""
+    return _assignment(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def seed(pytestconfig: pytest.Config) -> int:
+    """The run's seed: chosen and recorded by the grader, random per local run unless --ag-seed."""
+    if CONTEXT in pytestconfig.stash:
+        return pytestconfig.stash[CONTEXT].seed
+    chosen = pytestconfig.getoption("--ag-seed")
+    if chosen is None:
+        chosen = secrets.randbelow(2**31)
+        pytestconfig._ag_seed = chosen  # type: ignore[attr-defined]
+    return int(chosen)
+
+
+@pytest.fixture(scope="session")
+def device(pytestconfig: pytest.Config) -> str:
+    """The device inputs are placed on: the grader's choice, or cpu locally."""
+    return pytestconfig.stash[CONTEXT].device if CONTEXT in pytestconfig.stash else "cpu"
+
+
+@pytest.fixture(scope="session")
+def student(pytestconfig: pytest.Config, device: str) -> Any:
+    """The student's code: sandboxed when grading, imported in-process locally."""
+    if CONTEXT in pytestconfig.stash:
+        yield pytestconfig.stash[CONTEXT].student
+        return
+    a = _assignment(pytestconfig)
+    folder = Path(pytestconfig.getoption("--submission-dir") or a.folder)
+    module = folder / a.module_file
+    if not module.is_file():
+        pytest.fail(f"{a.module_file} not found in {folder} (run pytest in the assignment folder)", pytrace=False)
+    report = static_checks.check(module.read_bytes(), a.banned, a.module_file)
+    transport = LocalTransport(local_config(module.resolve(), a.name, a.probes_file, a.banned.calls,
+                                            a.banned.methods, a.preload))
+    yield Student(transport, report, a.module_file, device)
+    transport.close()
+
+
+def _seed_for(seed: int, nodeid: str) -> int:
+    """A per-test seed derived from the run's seed and the test's id."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{nodeid}".encode()).digest()[:8], "little") & (2**63 - 1)
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest, seed: int) -> Any:
+    """A torch.Generator seeded freshly per run and per test."""
+    import torch
+
+    gen = torch.Generator()
+    gen.manual_seed(_seed_for(seed, request.node.nodeid))
+    return gen
+
+
+@pytest.fixture
+def np_rng(request: pytest.FixtureRequest, seed: int) -> Any:
+    """A numpy Generator seeded freshly per run and per test."""
+    import numpy as np
+
+    return np.random.default_rng(_seed_for(seed, request.node.nodeid))
+
+
+@pytest.fixture
+def partial_credit(request: pytest.FixtureRequest) -> Credit:
+    """Lets a test earn part of its weight: ``partial_credit.set(passed, total)``."""
+    credit = Credit()
+    request.node.stash[CREDIT] = credit
+    return credit
+
+
+@pytest.fixture
+def extra_data(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Instructor-only data for this test (timings, budgets), saved in results.json extra_data."""
+    data: dict[str, Any] = {}
+    request.node.stash[EXTRA] = data
+    return data
+
+
+# --------------------------------------------------------------------------- collection
+
+def _category(item: pytest.Item, a: Assignment) -> str | None:
+    """``public`` / ``hidden`` / ``performance`` from the test's folder, or None if not ours."""
+    try:
+        rel = Path(str(item.path)).resolve().relative_to(a.tests_dir.resolve())
+    except ValueError:
+        rel = Path(str(item.path))
+    for part in rel.parts:
+        if part in CATEGORIES:
+            return part
+    return None
+
+
+def _meta(item: pytest.Item, a: Assignment, index: int) -> _Meta | None:
+    """Read and check the gradescope-utils decorators of one test."""
+    category = _category(item, a)
+    if category is None:
+        return None
+    fn = getattr(item, "function", None)
+    where = f"{item.nodeid}"
+    if fn is None or getattr(fn, "__weight__", None) is None:
+        raise AuthoringError(where, "every graded test needs @weight(points) from gradescope_utils")
+    tags = list(getattr(fn, "__tags__", ()) or ())
+    if category not in tags:
+        raise AuthoringError(where, f"a test in tests/{category}/ must carry @tags({category!r}, ...)")
+    wrong = [c for c in CATEGORIES if c != category and c in tags]
+    if wrong:
+        raise AuthoringError(where, f"a test in tests/{category}/ must not carry the tag(s) {wrong}")
+    default_vis = {"public": "visible", "hidden": a.hidden_visibility, "performance": a.performance_visibility}
+    tasks = [m.name for m in item.iter_markers() if m.name in a.tasks]
+    doc = (getattr(fn, "__doc__", None) or "").strip().splitlines()
+    title = doc[0].strip() if doc else fn.__name__
+    callspec = getattr(item, "callspec", None)
+    name = f"{title} [{callspec.id}]" if callspec is not None else title
+    return _Meta(
+        category=category,
+        weight=float(fn.__weight__),
+        number=str(getattr(fn, "__number__", index + 1)),
+        visibility=str(getattr(fn, "__visibility__", default_vis[category])),
+        tags=list(dict.fromkeys(tags + tasks)),
+        hide_errors=getattr(fn, "__hide_errors__", None),
+        name=name,
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not hasattr(config, "_ag_assignment"):
+        return
+    a = _assignment(config)
+    for index, item in enumerate(items):
+        meta = _meta(item, a, index)
+        if meta is not None:
+            item.stash[META] = meta
+
+
+# --------------------------------------------------------------------------- running
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Hidden tests run with expected values withheld from messages."""
+    meta = item.stash.get(META, None)
+    reveal = meta is None or meta.category == "public"
+    device = item.config.stash[CONTEXT].device if CONTEXT in item.config.stash else "cpu"
+    with compare.reveal_expected(reveal, device):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    meta = item.stash.get(META, None)
+    if meta is None:
+        return report
+    final = call.when == "call" or (call.when == "setup" and not report.passed)
+    if final:
+        result = _result(item, meta, call, report)
+        if CONTEXT in item.config.stash:
+            ctx = item.config.stash[CONTEXT]
+            ctx.results.append(result)
+            ctx.extra.setdefault("test_functions", {})[meta.name] = getattr(item, "originalname", item.name)
+            extra = item.stash.get(EXTRA, None)
+            if extra:
+                ctx.extra.setdefault("tests", {})[meta.name] = extra
+        else:
+            item.config.stash[LOCAL_RESULTS].append(result)
+    return report
+
+
+def _result(item: pytest.Item, meta: _Meta, call: pytest.CallInfo[None], report: pytest.TestReport) -> TestResult:
+    """Score one test from how its call ended."""
+    doc = meta.name
+    grader_error = None
+    if report.passed:
+        status, score, output = "passed", meta.weight, f"Passed: {doc}"
+    else:
+        status, score = "failed", 0.0
+        output, grader_error = _failure_text(call, meta)
+        credit = item.stash.get(CREDIT, None)
+        if credit is not None and credit.fraction is not None and grader_error is None:
+            score = round(meta.weight * credit.fraction, 4)
+            output += f"\nPartial credit: {score:g} of {meta.weight:g} points. {credit.note}".rstrip()
+        if meta.hide_errors is not None and grader_error is None:
+            output = str(meta.hide_errors)
+        output = f"Failed: {doc}\n{output}"
+    return TestResult(
+        name=meta.name, number=meta.number, score=score, max_score=meta.weight, status=status,
+        output=output, tags=meta.tags, visibility=meta.visibility, category=meta.category,
+        nodeid=item.nodeid, grader_error=grader_error,
+    )
+
+
+def _failure_text(call: pytest.CallInfo[None], meta: _Meta) -> tuple[str, str | None]:
+    """Student-facing text for a failure, and the grader error if the grader is to blame."""
+    excinfo = call.excinfo
+    if excinfo is None:
+        return "The test did not complete.", None
+    exc = excinfo.value
+    if isinstance(exc, (CheckFailed, SubmissionError)):
+        return str(exc), None
+    if isinstance(exc, pytest.skip.Exception):
+        return f"The test was skipped ({exc}) and scores 0.", None
+    if isinstance(exc, AssertionError):
+        if meta.category == "public":
+            return str(exc) or "A check failed.", None
+        return "A check of your result failed.", None
+    if isinstance(exc, pytest.fail.Exception):
+        return str(exc), None
+    detail = f"{type(exc).__name__}: {exc}"
+    tb = excinfo.traceback[-1] if excinfo.traceback else None
+    where = f" at {tb.path}:{tb.lineno + 1}" if tb is not None else ""
+    return GRADER_ERROR_OUTPUT, f"{detail}{where}"
+
+
+# --------------------------------------------------------------------------- local summary
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    if CONTEXT in config.stash or not hasattr(config, "_ag_assignment"):
+        return None
+    a = _assignment(config)
+    return [f"assignment: {a.name} ({a.title}); seed: --ag-seed to repeat a run"]
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Local mode: each test's points and the total."""
+    if CONTEXT in config.stash or LOCAL_RESULTS not in config.stash:
+        return
+    results: list[TestResult] = config.stash[LOCAL_RESULTS]
+    if not results:
+        return
+    tr = terminalreporter
+    tr.section("points")
+    for r in sorted(results, key=lambda r: r.nodeid):
+        mark = "PASS" if r.status == "passed" else "FAIL"
+        tr.write_line(f"{mark}  {r.score:5.1f} / {r.max_score:<5.1f} {r.name}")
+    total = sum(r.score for r in results)
+    possible = sum(r.max_score for r in results)
+    seed = getattr(config, "_ag_seed", None) or config.getoption("--ag-seed")
+    tr.write_line(f"Total: {total:g} / {possible:g} points (seed {seed}; rerun with --ag-seed {seed})")

@@ -1,0 +1,183 @@
+"""Static checks, in the trusted process: syntax, encoding, and banned APIs by AST.
+
+Imports are resolved to dotted names (``import torch.nn.functional as F`` makes
+``F.softmax`` read as ``torch.nn.functional.softmax``), every reference is matched against
+the assignment's globs, and each hit is charged to the top-level function or class that
+contains it and to every top-level function that (transitively) uses that one. Escape
+hatches that can hide a banned call (``eval``, ``importlib``, ``getattr(torch, name)``...)
+are banned everywhere.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+from dataclasses import dataclass, field
+
+from .assignment import Banned
+
+__all__ = ["ESCAPE_HATCHES", "Hit", "Report", "check"]
+
+MODULE_LEVEL = "<module>"
+ESCAPE_HATCHES = (
+    "eval", "exec", "compile", "__import__", "globals", "vars", "__builtins__",
+    "importlib", "importlib.*", "ctypes", "ctypes.*", "builtins", "builtins.*",
+    "sys.modules", "gc", "gc.*", "inspect", "inspect.*",
+)
+ESCAPE_REASON = "dynamic code, imports and reflection can hide banned calls"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One banned reference: the name as resolved, and where it is."""
+
+    name: str
+    line: int
+    reason: str
+
+
+@dataclass
+class Report:
+    """Result of the static checks: a syntax error, or the banned hits per top-level name."""
+
+    syntax_error: str | None = None
+    hits: dict[str, list[Hit]] = field(default_factory=dict)
+    """Top-level name (or ``<module>``) -> banned references it contains or reaches."""
+
+    def violations(self, name: str) -> list[Hit]:
+        """Banned references that a call to top-level ``name`` would run (plus module level)."""
+        top = name.split(".", 1)[0]
+        return self.hits.get(MODULE_LEVEL, []) + self.hits.get(top, [])
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for results.json's extra_data."""
+        return {
+            "syntax_error": self.syntax_error,
+            "banned": {k: [f"{h.name} (line {h.line})" for h in v] for k, v in self.hits.items() if v},
+        }
+
+
+def check(source: bytes, banned: Banned, filename: str) -> Report:
+    """Run every static check over one submitted file."""
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Report(syntax_error=f"{filename} is not UTF-8 text (byte {exc.start}); save it as UTF-8.")
+    try:
+        tree = ast.parse(text, filename=filename)
+    except SyntaxError as exc:
+        return Report(syntax_error=f"{filename} line {exc.lineno}: SyntaxError: {exc.msg}")
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return Report(syntax_error=f"{filename} cannot be parsed: {type(exc).__name__}")
+    visitor = _Visitor(banned)
+    visitor.visit(tree)
+    return Report(hits=_propagate(visitor.direct, visitor.uses))
+
+
+class _Visitor(ast.NodeVisitor):
+    """Collects banned references and the top-level names each top-level def uses."""
+
+    def __init__(self, banned: Banned) -> None:
+        self.banned = banned
+        self.aliases: dict[str, str] = {}
+        self.scope = MODULE_LEVEL
+        self.direct: dict[str, list[Hit]] = {MODULE_LEVEL: []}
+        self.uses: dict[str, set[str]] = {MODULE_LEVEL: set()}
+
+    # -- scopes
+    def visit_Module(self, node: ast.Module) -> None:
+        for stmt in node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.scope = stmt.name
+                self.direct.setdefault(stmt.name, [])
+                self.uses.setdefault(stmt.name, set())
+            else:
+                self.scope = MODULE_LEVEL
+            self.visit(stmt)
+        self.scope = MODULE_LEVEL
+
+    # -- imports bind aliases (anywhere; later bindings win, as at run time); usage is what counts
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.asname:
+                self.aliases[alias.asname] = alias.name
+            else:
+                root = alias.name.split(".", 1)[0]
+                self.aliases[root] = root
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        base = "." * node.level + (node.module or "")
+        for alias in node.names:
+            full = f"{base}.{alias.name}" if base else alias.name
+            self.aliases[alias.asname or alias.name] = full
+
+    # -- references
+    def visit_Name(self, node: ast.Name) -> None:
+        self.uses[self.scope].add(node.id)
+        resolved = self.aliases.get(node.id, node.id)
+        self._match(resolved, node.lineno)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        dotted = _dotted(node, self.aliases)
+        if dotted is not None:
+            self._match(dotted, node.lineno)
+        elif node.attr in self.banned.methods:
+            self._hit(f".{node.attr}()", node.lineno, self.banned.reason)
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ("getattr", "setattr", "delattr") and len(node.args) >= 2:
+            target = _dotted(node.args[0], self.aliases) if isinstance(node.args[0], (ast.Name, ast.Attribute)) else None
+            name_arg = node.args[1]
+            if isinstance(name_arg, ast.Constant) and isinstance(name_arg.value, str):
+                attr = name_arg.value
+                if target is not None and target.split(".", 1)[0] in set(self.aliases.values()):
+                    self._match(f"{target}.{attr}", node.lineno)
+                elif attr in self.banned.methods:
+                    self._hit(f".{attr}()", node.lineno, self.banned.reason)
+            elif target is not None and target.split(".", 1)[0] in set(self.aliases.values()):
+                self._hit(f"{func.id}({target}, <computed name>)", node.lineno, ESCAPE_REASON)
+        self.generic_visit(node)
+
+    # -- matching
+    def _match(self, dotted: str, line: int) -> None:
+        """Record a hit if ``dotted`` matches a banned glob or an escape hatch."""
+        for pattern in ESCAPE_HATCHES:
+            if fnmatch.fnmatchcase(dotted, pattern):
+                self._hit(dotted, line, ESCAPE_REASON)
+                return
+        for pattern in self.banned.calls:
+            if fnmatch.fnmatchcase(dotted, pattern):
+                self._hit(dotted, line, self.banned.reason)
+                return
+
+    def _hit(self, name: str, line: int, reason: str) -> None:
+        self.direct[self.scope].append(Hit(name, line, reason))
+
+
+def _dotted(node: ast.expr, aliases: dict[str, str]) -> str | None:
+    """``a.b.c`` with the root resolved through import aliases, or None if not a plain chain."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in aliases:
+        return None
+    return ".".join([aliases[node.id], *reversed(parts)])
+
+
+def _propagate(direct: dict[str, list[Hit]], uses: dict[str, set[str]]) -> dict[str, list[Hit]]:
+    """Charge each top-level def with the hits of every top-level def it reaches."""
+    out: dict[str, list[Hit]] = {}
+    for name in direct:
+        seen, stack, hits = {name}, [name], []
+        while stack:
+            current = stack.pop()
+            hits += direct.get(current, [])
+            for used in uses.get(current, ()):
+                if used in direct and used not in seen and used != MODULE_LEVEL:
+                    seen.add(used)
+                    stack.append(used)
+        out[name] = sorted(set(hits), key=lambda h: (h.line, h.name))
+    return out

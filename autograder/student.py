@@ -1,0 +1,290 @@
+"""The student's code as the tests see it: ``student.call("softmax", x, dim=1)``.
+
+Two transports, one interface. In grading mode requests go to the sandboxed worker (a
+fresh one after any crash); in local mode (students running public tests with plain
+``pytest``) the same dispatcher runs in-process, so a debugger works. Either way the
+values cross the same plain-data encoding, so a test behaves identically in both.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import compare
+from .errors import CheckFailed, GraderError, WorkerCrash
+from .sandbox import Reply, Stage, Worker
+from .static_checks import Report
+from .worker import protocol
+from .worker.serve import Dispatcher, WorkerConfig
+
+__all__ = ["LocalTransport", "Outcome", "SandboxTransport", "Student", "StudentError", "Timing"]
+
+
+@dataclass(frozen=True)
+class StudentError:
+    """An exception raised by the student's code, as plain data."""
+
+    type: str
+    message: str
+    line: int | None
+    code: str | None
+    ancestors: tuple[str, ...]
+    """Qualified names of the exception class and its bases."""
+    banned: bool
+
+    def is_a(self, name: str) -> bool:
+        """True if the exception is ``name`` or a subclass of it."""
+        return name in self.ancestors
+
+    def describe(self, module_file: str) -> str:
+        """``ValueError: bad dim (softmax_nll.py line 12: `raise ...`)``."""
+        where = f" ({module_file} line {self.line}: `{self.code}`)" if self.line else ""
+        return f"{self.type}: {self.message}{where}"
+
+
+@dataclass
+class Outcome:
+    """What one call gave back: a value or an error, the arguments after it, and prints."""
+
+    value: Any = None
+    error: StudentError | None = None
+    args_after: list[Any] | None = None
+    stdout: str = ""
+
+
+@dataclass
+class Timing:
+    """Interleaved samples (seconds) and the trusted side's own clock for the request."""
+
+    student: list[float]
+    yardstick: list[float]
+    trusted_cpu_seconds: float
+    trusted_wall_seconds: float
+    device: str
+
+
+class Transport(Protocol):
+    """Carries one encoded request to wherever the student's code runs."""
+
+    def exchange(self, header: dict[str, Any], blobs: list[bytes], timeout: float | None = None) -> Reply: ...
+
+    def close(self) -> None: ...
+
+
+class LocalTransport:
+    """In-process: the student's module is imported here (local mode only, never when grading)."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self.dispatcher = Dispatcher(config, capture=False)
+        self.ready = self.dispatcher.load()
+
+    def exchange(self, header: dict[str, Any], blobs: list[bytes], timeout: float | None = None) -> Reply:
+        started = time.process_time()
+        wall = time.monotonic()
+        reply, out = self.dispatcher.handle(header, blobs)
+        return Reply(reply, out, time.monotonic() - wall, time.process_time() - started)
+
+    def close(self) -> None:
+        """Nothing to release in-process."""
+
+
+@dataclass
+class SandboxTransport:
+    """Grading mode: a sandboxed worker, restarted after a crash, started lazily."""
+
+    stage: Stage
+    worker_factory: Any
+    """Callable returning a fresh, unstarted Worker."""
+    worker: Worker | None = None
+    import_crash: WorkerCrash | None = None
+    starts: int = 0
+    start_seconds: list[float] = field(default_factory=list)
+    ready: dict[str, Any] = field(default_factory=dict)
+
+    def exchange(self, header: dict[str, Any], blobs: list[bytes], timeout: float | None = None) -> Reply:
+        """One request to a live worker; a crash is raised once and a fresh worker serves the next."""
+        if self.import_crash is not None:
+            raise self.import_crash
+        if self.worker is None or not self.worker.alive:
+            self._start()
+        assert self.worker is not None
+        try:
+            return self.worker.request(header, blobs, timeout)
+        except WorkerCrash:
+            self.worker.close()
+            self.worker = None
+            raise
+
+    def _start(self) -> None:
+        worker = self.worker_factory()
+        self.starts += 1
+        try:
+            self.ready = worker.start()
+        except WorkerCrash as crash:
+            worker.close()
+            self.import_crash = WorkerCrash(
+                f"Importing your module ended the process running it ({crash.problem})",
+                "do not call sys.exit(), os._exit() or kill processes at import time.",
+            )
+            raise self.import_crash from None
+        self.start_seconds.append(worker.start_seconds)
+        self.worker = worker
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+
+
+class Student:
+    """The handle tests use to run the student's functions, probes and timings."""
+
+    def __init__(self, transport: Transport, report: Report, module_file: str, device: str = "cpu") -> None:
+        self.transport = transport
+        self.report = report
+        self.module_file = module_file
+        self.device = device
+
+    # ------------------------------------------------------------------ calls
+    def call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn`` and return its value; any failure fails the test with the student's error."""
+        outcome = self.outcome(fn, *args, **kwargs)
+        if outcome.error is not None:
+            raise CheckFailed(f"{self.signature(fn, args, kwargs)} raised {outcome.error.describe(self.module_file)}",
+                              _hint_for(outcome.error))
+        return outcome.value
+
+    def outcome(self, fn: str, *args: Any, return_args: bool = False, **kwargs: Any) -> Outcome:
+        """Call ``fn`` and return everything it gave back (a student exception is data here)."""
+        return self._request({"op": "call", "fn": fn, "return_args": return_args}, fn, args, kwargs)
+
+    def raises(self, exc_type: str, fn: str, *args: Any, **kwargs: Any) -> StudentError:
+        """``fn`` raises ``exc_type`` (or a subclass) for these arguments."""
+        outcome = self.outcome(fn, *args, **kwargs)
+        call = self.signature(fn, args, kwargs)
+        if outcome.error is None:
+            raise CheckFailed(f"{call} returned normally", f"it must raise {exc_type} for this input.")
+        if not outcome.error.is_a(exc_type):
+            raise CheckFailed(f"{call} raised {outcome.error.describe(self.module_file)}",
+                              f"it must raise {exc_type} for this input.")
+        return outcome.error
+
+    def probe(self, name: str, *args: Any, uses: tuple[str, ...], **kwargs: Any) -> Any:
+        """Run a trusted probe beside the student's code; ``uses`` names the student's functions it runs."""
+        for fn in uses:
+            self._check_static(fn)
+        outcome = self._request({"op": "probe", "probe": name}, None, args, kwargs)
+        if outcome.error is not None:
+            raise CheckFailed(f"while running your {', '.join(uses)}: {outcome.error.describe(self.module_file)}",
+                              _hint_for(outcome.error))
+        return outcome.value
+
+    def time(self, fn: str, yardstick: str, *args: Any, samples: int = 15, warmup: int = 2,
+             timeout: float | None = None, **kwargs: Any) -> Timing:
+        """Interleaved timing of ``fn`` against a named yardstick on the session's device."""
+        header = {"op": "time", "fn": fn, "yardstick": yardstick, "samples": samples, "warmup": warmup}
+        outcome, reply = self._exchange(header, fn, args, kwargs, timeout)
+        if outcome.error is not None:
+            raise CheckFailed(f"timing {self.signature(fn, args, kwargs)}: it raised "
+                              f"{outcome.error.describe(self.module_file)}", "it must run correctly first.")
+        value = outcome.value
+        if not isinstance(value, dict) or not all(
+            isinstance(value.get(k), list) and all(type(x) is float for x in value[k]) and len(value[k]) == samples
+            for k in ("student", "yardstick")
+        ):
+            raise CheckFailed(f"timing {fn}", "the timing data that came back is malformed.")
+        return Timing(value["student"], value["yardstick"], reply.cpu_seconds, reply.wall_seconds, self.device)
+
+    # ------------------------------------------------------------------ internals
+    def signature(self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        """``softmax(<4x7 float32 tensor>, dim=1)`` for messages."""
+        parts = [compare.describe(a) for a in args] + [f"{k}={compare.describe(v)}" for k, v in kwargs.items()]
+        return f"{fn}({', '.join(parts)})"
+
+    def _check_static(self, fn: str) -> None:
+        """Fail at once if the file does not parse or ``fn`` reaches a banned API."""
+        if self.report.syntax_error:
+            raise CheckFailed(f"Your file could not be loaded: {self.report.syntax_error}",
+                              "fix the syntax error; no test can run until the file parses.")
+        hits = self.report.violations(fn)
+        if hits:
+            names = ", ".join(f"{h.name} (line {h.line})" for h in hits)
+            raise CheckFailed(f"{fn} uses {names}, which this assignment does not allow: {hits[0].reason}.",
+                              "rewrite it with elementary tensor operations.")
+
+    def _request(self, header: dict[str, Any], fn: str | None, args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> Outcome:
+        return self._exchange(header, fn, args, kwargs, None)[0]
+
+    def _exchange(self, header: dict[str, Any], fn: str | None, args: tuple[Any, ...],
+                  kwargs: dict[str, Any], timeout: float | None) -> tuple[Outcome, Reply]:
+        """Encode, send, decode; crashes and banned hits become student-facing failures."""
+        if fn is not None:
+            self._check_static(fn)
+        tree_args, blobs = protocol.encode(list(args), device=self.device)
+        tree_kwargs, blobs = protocol.encode(dict(kwargs), device=self.device, blobs=blobs)
+        request = dict(header, args=tree_args, kwargs=tree_kwargs, device=self.device)
+        what = self.signature(fn, args, kwargs) if fn else f"probe {header.get('probe')}"
+        try:
+            reply = self.transport.exchange(request, blobs, timeout)
+        except WorkerCrash as crash:
+            raise CheckFailed(f"{what}: {crash.problem}", crash.hint) from None
+        head = reply.header
+        if "grader_error" in head:
+            raise GraderError(f"worker refused a request: {head['grader_error']}")
+        if head.get("banned_hits"):
+            raise CheckFailed(f"{what} called {', '.join(map(str, head['banned_hits']))}, which this assignment "
+                              "does not allow", "rewrite it with elementary tensor operations.")
+        try:
+            outcome = Outcome(stdout=str(head.get("stdout", ""))[:100_000])
+            if head.get("ok") is True:
+                outcome.value = protocol.decode(head.get("value"), reply.blobs)
+                if "args_after" in head:
+                    after = protocol.decode(head["args_after"], reply.blobs)
+                    outcome.args_after = after if isinstance(after, list) else None
+            else:
+                outcome.error = _student_error(head.get("error"))
+        except (protocol.WireError, TypeError, KeyError, ValueError) as exc:
+            raise CheckFailed(f"{what}: the result could not be read back ({exc})",
+                              "return plain tensors / numbers.") from None
+        return outcome, reply
+
+
+def _hint_for(error: StudentError) -> str:
+    """A next step that fits the exception the student's code raised."""
+    if error.is_a("NotImplementedError"):
+        return "this task is still the stub: replace `# YOUR CODE HERE` and the raise with your code."
+    return "read the error and the line of your file it points to."
+
+
+def _student_error(info: Any) -> StudentError:
+    """Validate an error description from the worker (untrusted plain data)."""
+    if not isinstance(info, dict):
+        raise ValueError("malformed error report")
+    line = info.get("line")
+    mro = info.get("mro") if isinstance(info.get("mro"), list) else []
+    return StudentError(
+        type=str(info.get("type", "Exception"))[:200],
+        message=str(info.get("message", ""))[:1000],
+        line=line if type(line) is int else None,
+        code=str(info["code"])[:300] if info.get("code") else None,
+        ancestors=tuple(str(m)[:100] for m in mro[:20]),
+        banned=info.get("banned") is True,
+    )
+
+
+def local_config(module_path: Path, assignment_name: str, probes: Path | None, banned_calls: tuple[str, ...],
+                 banned_methods: tuple[str, ...], preload: tuple[str, ...]) -> WorkerConfig:
+    """Worker configuration for local (in-process) mode."""
+    return WorkerConfig(
+        module_name=assignment_name,
+        module_path=str(module_path),
+        probes_path=str(probes) if probes and probes.is_file() else None,
+        banned_calls=list(banned_calls),
+        banned_methods=list(banned_methods),
+        preload=list(preload),
+        threads=1,
+    )
