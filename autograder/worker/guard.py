@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import importlib
+import inspect
 import sys
 from typing import Any, Callable
 
@@ -70,12 +71,23 @@ def _targets(pattern: str) -> list[tuple[Any, str, str]]:
     owner, last = found
     prefix = pattern[: len(pattern) - len(last)]
     names = [n for n in dir(owner) if fnmatch.fnmatchcase(n, last)] if any(c in last for c in "*?[") else [last]
+    root = pattern.split(".", 1)[0]
     out = []
     for attr in names:
         value = getattr(owner, attr, None)
-        if callable(value) and not getattr(value, "__ag_guarded__", False):
+        if inspect.isclass(value) and callable(getattr(value, "forward", None)):
+            out.append((value, "forward", f"{prefix}{attr}"))
+        elif _guardable(value, root):
             out.append((owner, attr, prefix + attr))
     return out
+
+
+def _guardable(value: Any, root: str) -> bool:
+    """A plain function or builtin of the banned package (not a class, module or re-export)."""
+    if not (inspect.isfunction(value) or inspect.isbuiltin(value)) or getattr(value, "__ag_guarded__", False):
+        return False
+    module = getattr(value, "__module__", None) or root
+    return module == root or module.startswith(root + ".")
 
 
 def install(calls: list[str], methods: list[str], filename: str, hits: list[str]) -> int:

@@ -1,0 +1,453 @@
+"""Hidden tests for softmax_nll (60 points): autograder only, never shipped to students.
+
+Inputs are drawn fresh per run from the grader's seed; expected values come from PyTorch
+in float64 on the trusted side and are never shown in feedback.
+Per task: softmax 10, log_softmax 10, nll_loss 10, cross_entropy 13, cross_entropy_backward 17.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from gradescope_utils.autograder_utils.decorators import number, tags, weight
+
+from autograder.compare import expect_close, expect_no_history, expect_unchanged
+
+DTYPES = [torch.float16, torch.float32, torch.float64]
+REDUCTIONS = ["mean", "sum", "none"]
+STABLE = "subtract the max along the dimension before exponentiating (log-sum-exp trick)."
+NO_WRITES = "never write into your inputs; use out-of-place operations."
+
+
+def _name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _batch(rng: torch.Generator, n: int, c: int, dtype=torch.float64, scale: float = 3.0):
+    """Random logits (n, c) and int64 targets in [0, c)."""
+    x = (torch.randn(n, c, generator=rng, dtype=torch.float64) * scale).to(dtype)
+    return x, torch.randint(0, c, (n,), generator=rng)
+
+
+def _ce(x: torch.Tensor, t: torch.Tensor, **kwargs) -> torch.Tensor:
+    """F.cross_entropy in float64, cast to x's dtype."""
+    return F.cross_entropy(x.double(), t, **kwargs).to(x.dtype)
+
+
+def _ce_grad(x: torch.Tensor, t: torch.Tensor, grad_output=None, **kwargs) -> torch.Tensor:
+    """d loss / d logits by autograd in float64, cast to x's dtype."""
+    xd = x.detach().double().requires_grad_(True)
+    loss = F.cross_entropy(xd, t, **kwargs)
+    upstream = torch.ones_like(loss) if grad_output is None else torch.as_tensor(grad_output, dtype=torch.float64)
+    loss.backward(upstream)
+    return xd.grad.to(x.dtype)
+
+
+def _with_neg_inf(rng: torch.Generator, shape: tuple[int, ...]) -> torch.Tensor:
+    """Logits with about a third of the entries -inf, but at least one finite entry per row."""
+    x = torch.randn(shape, generator=rng, dtype=torch.float64) * 4
+    mask = torch.rand(shape, generator=rng) < 0.35
+    mask[..., 0] = False
+    return x.masked_fill(mask, float("-inf"))
+
+
+# ======================================================================== softmax (10)
+
+@pytest.mark.softmax
+@weight(1)
+@number("1.10")
+@tags("hidden")
+@pytest.mark.parametrize("shape,dim", [((7,), 0), ((3, 4, 5), 0), ((3, 4, 5), 1), ((2, 3, 4, 5), -2)])
+def test_softmax_any_dim(student, rng, shape, dim):
+    """softmax along any dimension of tensors of several ranks"""
+    x = torch.randn(shape, generator=rng, dtype=torch.float64) * 3
+    expect_close(student.call("softmax", x, dim=dim), torch.softmax(x, dim),
+                 what=f"softmax(x, dim={dim}) on a {tuple(shape)} float64 input",
+                 hint="normalize over exactly the dimension given (negative dims count from the end).")
+
+
+@pytest.mark.softmax
+@weight(2)
+@number("1.11")
+@tags("hidden")
+def test_softmax_extreme_logits(student, rng):
+    """softmax stays finite and exact for logits up to 1e4 in magnitude (float32 and float64)"""
+    for dtype in (torch.float32, torch.float64):
+        x = ((torch.rand(6, 9, generator=rng, dtype=torch.float64) * 2 - 1) * 1e4).to(dtype)
+        expect_close(student.call("softmax", x, dim=1), torch.softmax(x.double(), 1).to(dtype),
+                     what=f"softmax(x, dim=1) with {_name(dtype)} logits up to 1e4", hint=STABLE)
+
+
+@pytest.mark.softmax
+@weight(2)
+@number("1.12")
+@tags("hidden")
+def test_softmax_neg_inf_entries(student, rng):
+    """softmax gives probability 0 to -inf logits; an all -inf row gives NaN, as in PyTorch"""
+    x = _with_neg_inf(rng, (6, 8))
+    expect_close(student.call("softmax", x), torch.softmax(x, -1), what="softmax(x) with some -inf logits",
+                 hint="exp(-inf - max) = 0: take the max over the row, which is finite when any entry is.")
+    x[2] = float("-inf")
+    expect_close(student.call("softmax", x), torch.softmax(x, -1), what="softmax(x) with an all -inf row",
+                 hint="match torch.softmax: a row of only -inf has no defined distribution (NaN).")
+
+
+@pytest.mark.softmax
+@weight(1)
+@number("1.13")
+@tags("hidden")
+def test_softmax_dtypes(student, rng):
+    """softmax returns the input's dtype for float16, float32 and float64"""
+    for dtype in DTYPES:
+        x = (torch.randn(4, 10, generator=rng) * 3).to(dtype)
+        expect_close(student.call("softmax", x), torch.softmax(x.double(), -1).to(dtype),
+                     what=f"softmax(x) on a {_name(dtype)} input", hint="return the input's dtype; compute float16 in float32.")
+
+
+@pytest.mark.softmax
+@weight(1)
+@number("1.14")
+@tags("hidden")
+def test_softmax_leaves_input_alone(student, rng):
+    """softmax does not modify its input and returns no autograd history"""
+    x = torch.randn(5, 6, generator=rng).requires_grad_(True)
+    out = student.outcome("softmax", x, return_args=True)
+    what = "softmax(x) on an input with requires_grad=True"
+    expect_close(student.call("softmax", x.detach()), torch.softmax(x.detach(), -1), what=what, hint=STABLE)
+    expect_unchanged([x.detach()], out.args_after, what=what)
+    expect_no_history(out.value, what=what)
+
+
+# ======================================================================== log_softmax (10)
+
+@pytest.mark.log_softmax
+@weight(1)
+@number("2.10")
+@tags("hidden")
+@pytest.mark.parametrize("shape,dim", [((9,), -1), ((4, 3, 5), 0), ((4, 3, 5), 1), ((2, 3, 4, 5), 2)])
+def test_log_softmax_any_dim(student, rng, shape, dim):
+    """log_softmax along any dimension of tensors of several ranks"""
+    x = torch.randn(shape, generator=rng, dtype=torch.float64) * 3
+    expect_close(student.call("log_softmax", x, dim=dim), torch.log_softmax(x, dim),
+                 what=f"log_softmax(x, dim={dim}) on a {tuple(shape)} float64 input",
+                 hint="reduce over exactly the dimension given (keepdim=True helps broadcasting).")
+
+
+@pytest.mark.log_softmax
+@weight(2)
+@number("2.11")
+@tags("hidden")
+def test_log_softmax_extreme_logits(student, rng):
+    """log_softmax is finite and exact for logits up to 1e4 (where log(softmax) would be -inf)"""
+    for dtype in (torch.float32, torch.float64):
+        x = ((torch.rand(5, 7, generator=rng, dtype=torch.float64) * 2 - 1) * 1e4).to(dtype)
+        expect_close(student.call("log_softmax", x), torch.log_softmax(x.double(), -1).to(dtype),
+                     what=f"log_softmax(x) with {_name(dtype)} logits up to 1e4",
+                     hint="compute x - max - log(sum(exp(x - max))); never log(softmax(x)).")
+
+
+@pytest.mark.log_softmax
+@weight(2)
+@number("2.12")
+@tags("hidden")
+def test_log_softmax_neg_inf_entries(student, rng):
+    """log_softmax keeps -inf logits at -inf and the other entries exact"""
+    x = _with_neg_inf(rng, (7, 6))
+    expect_close(student.call("log_softmax", x), torch.log_softmax(x, -1), what="log_softmax(x) with some -inf logits",
+                 hint="-inf - logsumexp stays -inf; the row max is finite as long as one entry is.")
+
+
+@pytest.mark.log_softmax
+@weight(1)
+@number("2.13")
+@tags("hidden")
+def test_log_softmax_dtypes(student, rng):
+    """log_softmax returns the input's dtype for float16, float32 and float64"""
+    for dtype in DTYPES:
+        x = (torch.randn(3, 11, generator=rng) * 3).to(dtype)
+        expect_close(student.call("log_softmax", x), torch.log_softmax(x.double(), -1).to(dtype),
+                     what=f"log_softmax(x) on a {_name(dtype)} input", hint="return the input's dtype.")
+
+
+@pytest.mark.log_softmax
+@weight(1)
+@number("2.14")
+@tags("hidden")
+def test_log_softmax_leaves_input_alone(student, rng):
+    """log_softmax does not modify its input and returns no autograd history"""
+    x = (torch.randn(4, 5, generator=rng) * 50).requires_grad_(True)
+    out = student.outcome("log_softmax", x, return_args=True)
+    what = "log_softmax(x) on an input with requires_grad=True"
+    expect_unchanged([x.detach()], out.args_after, what=what)
+    expect_close(out.value if out.error is None else None, torch.log_softmax(x.detach(), -1), what=what, hint=NO_WRITES,
+                 check_device=True) if out.error is None else student.call("log_softmax", x)
+    expect_no_history(out.value, what=what)
+
+
+# ======================================================================== nll_loss (10)
+
+@pytest.mark.nll_loss
+@weight(1)
+@number("3.10")
+@tags("hidden")
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_nll_loss_reductions(student, rng, reduction):
+    """nll_loss matches F.nll_loss for each reduction (N != C)"""
+    x, t = _batch(rng, 11, 5)
+    lp = torch.log_softmax(x, -1)
+    expect_close(student.call("nll_loss", lp, t, reduction=reduction), F.nll_loss(lp, t, reduction=reduction),
+                 what=f"nll_loss(<11x5 float64 log-probs>, targets, reduction={reduction!r})",
+                 hint="index rows by position and columns by target; 'mean' divides by N, the number of rows.")
+
+
+@pytest.mark.nll_loss
+@weight(1)
+@number("3.11")
+@tags("hidden")
+def test_nll_loss_dtypes(student, rng):
+    """nll_loss returns the input's dtype for float16 and float32"""
+    for dtype in (torch.float16, torch.float32):
+        x, t = _batch(rng, 6, 4)
+        lp = torch.log_softmax(x, -1).to(dtype)
+        expect_close(student.call("nll_loss", lp, t), F.nll_loss(lp.double(), t).to(dtype),
+                     what=f"nll_loss on {_name(dtype)} log-probs", hint="keep the input's dtype.")
+
+
+@pytest.mark.nll_loss
+@weight(0.5)
+@number("3.12")
+@tags("hidden")
+@pytest.mark.parametrize("case", ["log_probs_1d", "targets_2d", "targets_length", "target_negative",
+                                  "target_equals_C", "unknown_reduction"])
+def test_nll_loss_value_errors(student, case):
+    """nll_loss raises ValueError for malformed inputs"""
+    lp = torch.log_softmax(torch.zeros(3, 4), -1)
+    t = torch.tensor([0, 1, 2])
+    args = {
+        "log_probs_1d": (lp[0], t[:1], "mean"),
+        "targets_2d": (lp, t.view(3, 1), "mean"),
+        "targets_length": (lp, t[:2], "mean"),
+        "target_negative": (lp, torch.tensor([0, -1, 2]), "mean"),
+        "target_equals_C": (lp, torch.tensor([0, 4, 2]), "mean"),
+        "unknown_reduction": (lp, t, "avg"),
+    }[case]
+    student.raises("ValueError", "nll_loss", args[0], args[1], reduction=args[2])
+
+
+@pytest.mark.nll_loss
+@weight(1)
+@number("3.13")
+@tags("hidden")
+def test_nll_loss_leaves_input_alone(student, rng):
+    """nll_loss does not modify its inputs"""
+    x, t = _batch(rng, 5, 7)
+    lp = torch.log_softmax(x, -1)
+    out = student.outcome("nll_loss", lp, t, reduction="none", return_args=True)
+    expect_close(student.call("nll_loss", lp, t, reduction="none"), F.nll_loss(lp, t, reduction="none"),
+                 what="nll_loss(..., reduction='none')", hint="gather the target entries.")
+    expect_unchanged([lp, t], out.args_after, what="nll_loss(log_probs, targets)")
+
+
+@pytest.mark.nll_loss
+@weight(1)
+@number("3.14")
+@tags("hidden")
+def test_nll_loss_many_classes(student, rng):
+    """nll_loss with 1000 classes and 3 samples (N much smaller than C)"""
+    x, t = _batch(rng, 3, 1000)
+    lp = torch.log_softmax(x, -1)
+    expect_close(student.call("nll_loss", lp, t), F.nll_loss(lp, t), what="nll_loss on 3 samples of 1000 classes",
+                 hint="average over the N samples, not over the C classes.")
+
+
+@pytest.mark.nll_loss
+@weight(1)
+@number("3.15")
+@tags("hidden")
+def test_nll_loss_single_sample_single_class(student):
+    """nll_loss on one sample of one class"""
+    lp = torch.zeros(1, 1, dtype=torch.float64)
+    t = torch.zeros(1, dtype=torch.int64)
+    expect_close(student.call("nll_loss", lp, t), F.nll_loss(lp, t), what="nll_loss on a 1x1 input",
+                 hint="shapes (1, 1) and (1,) are valid inputs.")
+
+
+# ======================================================================== cross_entropy (13)
+
+@pytest.mark.cross_entropy
+@weight(1)
+@number("4.10")
+@tags("hidden")
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_matches_torch(student, rng, reduction, smoothing):
+    """cross_entropy matches F.cross_entropy for each reduction, with and without label smoothing"""
+    x, t = _batch(rng, 9, 6)
+    expect_close(student.call("cross_entropy", x, t, reduction=reduction, label_smoothing=smoothing),
+                 _ce(x, t, reduction=reduction, label_smoothing=smoothing),
+                 what=f"cross_entropy(<9x6 float64>, targets, reduction={reduction!r}, label_smoothing={smoothing})",
+                 hint="smoothing spreads eps/C over all C classes (target included) and keeps 1 - eps on the target.")
+
+
+@pytest.mark.cross_entropy
+@weight(2)
+@number("4.11")
+@tags("hidden")
+def test_cross_entropy_extreme_logits(student, rng):
+    """cross_entropy is finite and exact for float32 logits up to 1e4, with label smoothing too"""
+    x = ((torch.rand(8, 5, generator=rng, dtype=torch.float64) * 2 - 1) * 1e4).float()
+    t = torch.randint(0, 5, (8,), generator=rng)
+    for smoothing in (0.0, 0.1):
+        expect_close(student.call("cross_entropy", x, t, reduction="none", label_smoothing=smoothing),
+                     _ce(x, t, reduction="none", label_smoothing=smoothing),
+                     what=f"cross_entropy(..., reduction='none', label_smoothing={smoothing}) with logits up to 1e4",
+                     hint="build it on a stable log_softmax.")
+
+
+@pytest.mark.cross_entropy
+@weight(1)
+@number("4.12")
+@tags("hidden")
+def test_cross_entropy_dtypes(student, rng):
+    """cross_entropy returns the input's dtype for float16, float32 and float64"""
+    for dtype in DTYPES:
+        x, t = _batch(rng, 6, 4, dtype=dtype)
+        expect_close(student.call("cross_entropy", x, t), _ce(x, t), what=f"cross_entropy on {_name(dtype)} logits",
+                     hint="the loss has the logits' dtype.")
+
+
+@pytest.mark.cross_entropy
+@weight(0.5)
+@number("4.13")
+@tags("hidden")
+@pytest.mark.parametrize("case", ["smoothing_negative", "smoothing_above_one", "logits_1d", "unknown_reduction"])
+def test_cross_entropy_value_errors(student, case):
+    """cross_entropy raises ValueError for malformed inputs"""
+    x, t = torch.zeros(3, 4), torch.tensor([0, 1, 2])
+    call = {
+        "smoothing_negative": ((x, t), {"label_smoothing": -0.1}),
+        "smoothing_above_one": ((x, t), {"label_smoothing": 1.01}),
+        "logits_1d": ((x[0], t[:1]), {}),
+        "unknown_reduction": ((x, t), {"reduction": "average"}),
+    }[case]
+    student.raises("ValueError", "cross_entropy", *call[0], **call[1])
+
+
+@pytest.mark.cross_entropy
+@weight(1)
+@number("4.14")
+@tags("hidden")
+def test_cross_entropy_leaves_input_alone(student, rng):
+    """cross_entropy does not modify its logits and returns no autograd history"""
+    x, t = _batch(rng, 5, 3, dtype=torch.float32, scale=30)
+    x.requires_grad_(True)
+    out = student.outcome("cross_entropy", x, t, label_smoothing=0.1, return_args=True)
+    what = "cross_entropy(logits, targets, label_smoothing=0.1) on logits with requires_grad=True"
+    expect_unchanged([x.detach(), t], out.args_after, what=what)
+    expect_no_history(out.value, what=what)
+    expect_close(student.call("cross_entropy", x.detach(), t, label_smoothing=0.1),
+                 _ce(x.detach(), t, label_smoothing=0.1), what=what, hint=NO_WRITES)
+
+
+@pytest.mark.cross_entropy
+@weight(1)
+@number("4.15")
+@tags("hidden")
+def test_cross_entropy_full_smoothing(student, rng):
+    """cross_entropy with label_smoothing=1.0 (a uniform target) matches F.cross_entropy"""
+    x, t = _batch(rng, 7, 5)
+    expect_close(student.call("cross_entropy", x, t, label_smoothing=1.0), _ce(x, t, label_smoothing=1.0),
+                 what="cross_entropy(..., label_smoothing=1.0)", hint="eps = 1 puts 1/C on every class.")
+
+
+# ======================================================================== cross_entropy_backward (17)
+
+@pytest.mark.cross_entropy_backward
+@weight(1.5)
+@number("5.10")
+@tags("hidden")
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+def test_backward_matches_autograd(student, rng, reduction, smoothing):
+    """cross_entropy_backward matches PyTorch's autograd for each reduction and label smoothing"""
+    x, t = _batch(rng, 10, 7)
+    expect_close(student.call("cross_entropy_backward", x, t, reduction=reduction, label_smoothing=smoothing),
+                 _ce_grad(x, t, reduction=reduction, label_smoothing=smoothing),
+                 what=f"cross_entropy_backward(<10x7 float64>, targets, reduction={reduction!r}, "
+                      f"label_smoothing={smoothing})",
+                 hint="gradient = (softmax - target distribution) * upstream, divided by N only for 'mean'.")
+
+
+@pytest.mark.cross_entropy_backward
+@weight(1)
+@number("5.11")
+@tags("hidden")
+@pytest.mark.parametrize("reduction,kind", [("none", "vector"), ("mean", "tensor"), ("sum", "float")])
+def test_backward_grad_output(student, rng, reduction, kind):
+    """cross_entropy_backward scales by grad_output: a (N,) vector for 'none', a scalar otherwise"""
+    x, t = _batch(rng, 6, 4)
+    upstream = {"vector": torch.randn(6, generator=rng, dtype=torch.float64),
+                "tensor": torch.tensor(2.5, dtype=torch.float64), "float": -0.75}[kind]
+    expect_close(student.call("cross_entropy_backward", x, t, reduction=reduction, grad_output=upstream),
+                 _ce_grad(x, t, grad_output=upstream, reduction=reduction),
+                 what=f"cross_entropy_backward(..., reduction={reduction!r}, grad_output=<{kind}>)",
+                 hint="multiply row i by grad_output[i] for 'none'; by the scalar otherwise.")
+
+
+@pytest.mark.cross_entropy_backward
+@weight(2)
+@number("5.12")
+@tags("hidden")
+def test_backward_extreme_logits(student, rng):
+    """cross_entropy_backward is finite and exact for float32 logits up to 1e4"""
+    x = ((torch.rand(6, 5, generator=rng, dtype=torch.float64) * 2 - 1) * 1e4).float()
+    t = torch.randint(0, 5, (6,), generator=rng)
+    expect_close(student.call("cross_entropy_backward", x, t, label_smoothing=0.1),
+                 _ce_grad(x, t, label_smoothing=0.1), what="cross_entropy_backward with logits up to 1e4",
+                 hint="use a stable softmax inside the gradient too.")
+
+
+@pytest.mark.cross_entropy_backward
+@weight(1)
+@number("5.13")
+@tags("hidden")
+def test_backward_dtypes(student, rng):
+    """cross_entropy_backward returns the logits' dtype for float16, float32 and float64"""
+    for dtype in DTYPES:
+        x, t = _batch(rng, 5, 6, dtype=dtype)
+        expect_close(student.call("cross_entropy_backward", x, t), _ce_grad(x, t),
+                     what=f"cross_entropy_backward on {_name(dtype)} logits", hint="the gradient has the logits' dtype.")
+
+
+@pytest.mark.cross_entropy_backward
+@weight(0.25)
+@number("5.14")
+@tags("hidden")
+@pytest.mark.parametrize("case", ["grad_output_shape", "unknown_reduction", "smoothing_above_one", "target_too_big"])
+def test_backward_value_errors(student, case):
+    """cross_entropy_backward raises ValueError for malformed inputs"""
+    x, t = torch.zeros(3, 4), torch.tensor([0, 1, 2])
+    call = {
+        "grad_output_shape": ((x, t), {"reduction": "none", "grad_output": torch.ones(4)}),
+        "unknown_reduction": ((x, t), {"reduction": "max"}),
+        "smoothing_above_one": ((x, t), {"label_smoothing": 2.0}),
+        "target_too_big": ((x, torch.tensor([0, 4, 1])), {}),
+    }[case]
+    student.raises("ValueError", "cross_entropy_backward", *call[0], **call[1])
+
+
+@pytest.mark.cross_entropy_backward
+@weight(1)
+@number("5.15")
+@tags("hidden")
+def test_backward_leaves_input_alone(student, rng):
+    """cross_entropy_backward does not modify its inputs and returns no autograd history"""
+    x, t = _batch(rng, 4, 6, dtype=torch.float32, scale=20)
+    x.requires_grad_(True)
+    out = student.outcome("cross_entropy_backward", x, t, return_args=True)
+    what = "cross_entropy_backward(logits, targets) on logits with requires_grad=True"
+    expect_unchanged([x.detach(), t], out.args_after, what=what)
+    expect_no_history(out.value, what=what)
+    expect_close(student.call("cross_entropy_backward", x.detach(), t), _ce_grad(x.detach(), t), what=what,
+                 hint=NO_WRITES)
