@@ -64,8 +64,9 @@ class ProtocolError(SubmissionError):
 class WorkerCrash(SubmissionError):
     """The process running the student's code died, hung, or exceeded a limit."""
 
-    def __init__(self, problem: str, hint: str = "") -> None:
+    def __init__(self, problem: str, hint: str = "", timed_out: bool = False) -> None:
         super().__init__(problem, hint)
+        self.timed_out = timed_out
 
 
 class CheckFailed(SubmissionError, AssertionError):

@@ -34,7 +34,8 @@ ISOLATION_LEVELS = ("bubblewrap", "plain")
 WORKER_PACKAGE = Path(__file__).resolve().parent / "worker"
 SANDBOX_ROOT = "/sandbox"
 BOOT = "import sys; sys.path.insert(0, sys.argv[2]); from agworker.serve import main; main(sys.argv[1])"
-START_SECONDS = 120.0
+START_SECONDS = 30.0
+"""Allowance for starting Python and importing torch, on top of the per-call limit for the module's own code."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ class Worker:
         except OSError as exc:
             raise GraderError(f"cannot start the worker ({self.isolation}): {exc}") from exc
         try:
-            reply = self._read(time.monotonic() + START_SECONDS, during="start-up")
+            reply = self._read(time.monotonic() + START_SECONDS + self.limits.call_seconds, during="importing your module")
         except WorkerCrash as crash:
             diagnostics = self._stderr_text()
             if diagnostics and "Traceback" not in diagnostics:
@@ -352,8 +353,10 @@ class Worker:
         if what == "timed out":
             self.close()
             return WorkerCrash(
-                f"Your code did not finish {during} within {self.limits.call_seconds:g} s and was stopped.",
+                f"Your code did not finish {during} within the time limit ({self.limits.call_seconds:g} s) "
+                "and was stopped.",
                 "look for an infinite loop, or a Python loop over elements that should be vectorized.",
+                timed_out=True,
             )
         code = proc.wait(timeout=10) if proc is not None else None
         self.close()

@@ -147,6 +147,8 @@ class Student:
         self.report = report
         self.module_file = module_file
         self.device = device
+        self.timed_out: dict[str, str] = {}
+        """Function name -> the message of its first timeout; later calls fail fast (same verdict, no wait)."""
 
     # ------------------------------------------------------------------ calls
     def call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
@@ -176,7 +178,7 @@ class Student:
         """Run a trusted probe beside the student's code; ``uses`` names the student's functions it runs."""
         for fn in uses:
             self._check_static(fn)
-        outcome = self._request({"op": "probe", "probe": name}, None, args, kwargs)
+        outcome = self._request({"op": "probe", "probe": name, "uses": list(uses)}, None, args, kwargs)
         if outcome.error is not None:
             raise CheckFailed(f"while running your {', '.join(uses)}: {outcome.error.describe(self.module_file)}",
                               _hint_for(outcome.error))
@@ -205,7 +207,10 @@ class Student:
         return f"{fn}({', '.join(parts)})"
 
     def _check_static(self, fn: str) -> None:
-        """Fail at once if the file does not parse or ``fn`` reaches a banned API."""
+        """Fail at once if the file does not parse, ``fn`` reaches a banned API, or ``fn`` already hung."""
+        if fn in self.timed_out:
+            raise CheckFailed(f"{fn} was not run again: an earlier call {self.timed_out[fn]}",
+                              "look for an infinite loop, or a Python loop over elements that should be vectorized.")
         if self.report.syntax_error:
             raise CheckFailed(f"Your file could not be loaded: {self.report.syntax_error}",
                               "fix the syntax error; no test can run until the file parses.")
@@ -231,6 +236,9 @@ class Student:
         try:
             reply = self.transport.exchange(request, blobs, timeout)
         except WorkerCrash as crash:
+            if crash.timed_out:
+                for name in [fn] if fn else header.get("uses", []):
+                    self.timed_out.setdefault(name, f"did not finish within the time limit ({what})")
             raise CheckFailed(f"{what}: {crash.problem}", crash.hint) from None
         head = reply.header
         if "grader_error" in head:
