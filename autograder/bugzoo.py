@@ -75,7 +75,7 @@ def materialize(spec: Assignment, bug: Bug) -> str:
         count = source.count(old)
         if count != 1:
             raise AuthoringError(f"{spec.bugzoo_dir / 'zoo.toml'} bug {bug.name!r}",
-                                 f"edit text occurs {count} times in the reference (must be exactly once): {old[:60]!r}")
+                                 f"edit text occurs {count} times in the reference (must be once): {old[:60]!r}")
         source = source.replace(old, new)
     return f"# Bug zoo entry {bug.name!r}: {bug.reason}\n" + source
 

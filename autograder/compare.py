@@ -25,8 +25,8 @@ __all__ = [
     "expect_equal",
     "expect_no_history",
     "expect_unchanged",
-    "reveal_expected",
     "fail",
+    "reveal_expected",
 ]
 
 DEFAULT_TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
@@ -110,7 +110,7 @@ def expect_close(
 def _values_close(actual: torch.Tensor, expected: torch.Tensor, what: str, hint: str,
                   rtol: float, atol: float) -> None:
     """Element-wise closeness, with NaN and infinities matched by position."""
-    a = actual.detach().to(torch.float64) if actual.is_floating_point() else actual.detach().to(torch.float64)
+    a = actual.detach().to(torch.float64)
     e = expected.detach().to(torch.float64)
     e_nan, a_nan = torch.isnan(e), torch.isnan(a)
     e_fin, a_fin = torch.isfinite(e), torch.isfinite(a)

@@ -9,13 +9,13 @@ grader's own failure (exit code 1, still a valid results.json that says so).
 from __future__ import annotations
 
 __all__ = [
-    "AutograderError",
     "AuthoringError",
+    "AutograderError",
     "CheckFailed",
     "GraderError",
+    "ProtocolError",
     "SubmissionError",
     "UsageError",
-    "ProtocolError",
     "WorkerCrash",
 ]
 

@@ -96,7 +96,8 @@ def _from_zip(path: Path, module_file: str) -> Intake:
         if len(infos) > MAX_ZIP_ENTRIES:
             raise SubmissionError(f"the zip has {len(infos)} entries (at most {MAX_ZIP_ENTRIES}).",
                                   f"zip only {module_file}.")
-        candidates, others = [], []
+        candidates: list[zipfile.ZipInfo] = []
+        others: list[str] = []
         for info in infos:
             name = PurePosixPath(info.filename)
             unsafe = name.is_absolute() or ".." in name.parts or _is_link(info)

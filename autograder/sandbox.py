@@ -168,7 +168,8 @@ class Worker:
         except OSError as exc:
             raise GraderError(f"cannot start the worker ({self.isolation}): {exc}") from exc
         try:
-            reply = self._read(time.monotonic() + START_SECONDS + self.limits.call_seconds, during="importing your module")
+            deadline = time.monotonic() + START_SECONDS + self.limits.call_seconds
+            reply = self._read(deadline, during="importing your module")
         except WorkerCrash as crash:
             diagnostics = self._stderr_text()
             if diagnostics and "Traceback" not in diagnostics:
@@ -195,6 +196,13 @@ class Worker:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+
+    def _stderr_text(self) -> str:
+        """What the worker (or bwrap) printed before it could speak the protocol (last 2 kB)."""
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        return str(self._stderr.read()[-2000:].decode("utf-8", "replace")).strip()
 
     @property
     def alive(self) -> bool:

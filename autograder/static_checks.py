@@ -128,7 +128,8 @@ class _Visitor(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
         if isinstance(func, ast.Name) and func.id in ("getattr", "setattr", "delattr") and len(node.args) >= 2:
-            target = _dotted(node.args[0], self.aliases) if isinstance(node.args[0], (ast.Name, ast.Attribute)) else None
+            first = node.args[0]
+            target = _dotted(first, self.aliases) if isinstance(first, (ast.Name, ast.Attribute)) else None
             name_arg = node.args[1]
             if isinstance(name_arg, ast.Constant) and isinstance(name_arg.value, str):
                 attr = name_arg.value

@@ -192,8 +192,8 @@ class Student:
         if outcome.error is not None:
             raise CheckFailed(f"timing {self.signature(fn, args, kwargs)}: it raised "
                               f"{outcome.error.describe(self.module_file)}", "it must run correctly first.")
-        value = outcome.value
-        if not isinstance(value, dict) or not all(
+        value: dict[str, Any] = outcome.value if isinstance(outcome.value, dict) else {}
+        if not value or not all(
             isinstance(value.get(k), list) and all(type(x) is float for x in value[k]) and len(value[k]) == samples
             for k in ("student", "yardstick")
         ):
@@ -273,7 +273,8 @@ def _student_error(info: Any) -> StudentError:
     if not isinstance(info, dict):
         raise ValueError("malformed error report")
     line = info.get("line")
-    mro = info.get("mro") if isinstance(info.get("mro"), list) else []
+    raw_mro = info.get("mro")
+    mro: list[Any] = raw_mro if isinstance(raw_mro, list) else []
     return StudentError(
         type=str(info.get("type", "Exception"))[:200],
         message=str(info.get("message", ""))[:1000],

@@ -99,10 +99,11 @@ def _grade_examples(spec: assignment.Assignment, tmp: Path, workers: int) -> lis
     for bug in bugzoo.entries(spec):
         jobs.append((f"bug: {bug.name}", bugzoo.write(spec, bug, tmp / "bugs"), bug))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(grade_subprocess, spec.name, path, tmp / f"r{i}.json") for i, (_, path, _) in enumerate(jobs)]
-        for (label, _, bug), future in zip(jobs, futures):
+        futures = [pool.submit(grade_subprocess, spec.name, path, tmp / f"r{i}.json")
+                   for i, (_, path, _) in enumerate(jobs)]
+        for (_, _, entry), future in zip(jobs, futures):
             data = future.result()
-            checks.append(_stub_check(data) if bug is None else _bug_check(bug, data))
+            checks.append(_stub_check(data) if entry is None else _bug_check(entry, data))
     return checks
 
 

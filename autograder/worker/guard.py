@@ -13,7 +13,9 @@ import functools
 import importlib
 import inspect
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 __all__ = ["BannedCallError", "install"]
 
@@ -24,7 +26,7 @@ class BannedCallError(RuntimeError):
 
 def _called_from(filename: str) -> bool:
     """True when a frame of ``filename`` is on the current stack."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     while frame is not None:
         if frame.f_code.co_filename == filename:
             return True

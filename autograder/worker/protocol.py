@@ -87,19 +87,10 @@ def _enc(v: Any, blobs: list[bytes], depth: int, device: str | None) -> Any:
     if depth > MAX_DEPTH:
         return {"t": "opaque", "type": "nesting too deep"}
     tv = type(v)
-    if v is None or tv is bool or tv is str:
-        return v
-    if tv is int:
-        return v if abs(v) < 2**63 else {"t": "opaque", "type": "int (too large)"}
-    if tv is float:
-        return v if math.isfinite(v) else {"t": "float", "v": repr(v)}
-    if tv in (list, tuple):
-        items = [_enc(x, blobs, depth + 1, device) for x in v[:MAX_ITEMS]]
-        return {"t": tv.__name__, "items": items}
-    if tv is dict:
-        if all(type(k) is str for k in v):
-            return {"t": "dict", "items": {k: _enc(x, blobs, depth + 1, device) for k, x in v.items()}}
-        return {"t": "opaque", "type": "dict with non-string keys"}
+    if v is None or tv in (bool, str, int, float):
+        return _enc_scalar(v)
+    if tv in (list, tuple, dict):
+        return _enc_container(v, blobs, depth, device)
     if tv is np.ndarray:
         return _enc_array(v, blobs, "ndarray")
     if isinstance(v, np.generic) and tv.__module__ == "numpy":
@@ -110,11 +101,27 @@ def _enc(v: Any, blobs: list[bytes], depth: int, device: str | None) -> Any:
     if torch is not None:
         if tv is torch.Tensor:
             return _enc_tensor(v, blobs, device)
-        if tv is torch.dtype:
-            return {"t": "dtype", "v": str(v).removeprefix("torch.")}
-        if tv is torch.device:
-            return {"t": "device", "v": str(v)}
+        if tv in (torch.dtype, torch.device):
+            return {"t": tv.__name__, "v": str(v).removeprefix("torch.")}
     return {"t": "opaque", "type": _type_name(tv)}
+
+
+def _enc_scalar(v: Any) -> Any:
+    """None, bool, str, int (64-bit) and float (non-finite as a tagged string)."""
+    if type(v) is int and abs(v) >= 2**63:
+        return {"t": "opaque", "type": "int (too large)"}
+    if type(v) is float and not math.isfinite(v):
+        return {"t": "float", "v": repr(v)}
+    return v
+
+
+def _enc_container(v: Any, blobs: list[bytes], depth: int, device: str | None) -> Any:
+    """Lists, tuples and string-keyed dicts, item by item."""
+    if type(v) is dict:
+        if not all(type(k) is str for k in v):
+            return {"t": "opaque", "type": "dict with non-string keys"}
+        return {"t": "dict", "items": {k: _enc(x, blobs, depth + 1, device) for k, x in v.items()}}
+    return {"t": type(v).__name__, "items": [_enc(x, blobs, depth + 1, device) for x in v[:MAX_ITEMS]]}
 
 
 def _type_name(tv: type) -> str:
@@ -181,40 +188,60 @@ def _dec(n: Any, blobs: list[bytes], depth: int, mat: bool) -> Any:
         return n
     if type(n) is not dict or type(n.get("t")) is not str:
         raise WireError(f"unexpected node of type {type(n).__name__}")
-    tag = n["t"]
-    if tag in ("list", "tuple"):
-        items = _expect(n, "items", list)
-        if len(items) > MAX_ITEMS:
-            raise WireError("too many items")
-        out = [_dec(x, blobs, depth + 1, mat) for x in items]
-        return out if tag == "list" else tuple(out)
-    if tag == "dict":
-        items = _expect(n, "items", dict)
-        return {str(k): _dec(x, blobs, depth + 1, mat) for k, x in items.items()}
-    if tag == "float":
-        text = _expect(n, "v", str)
-        if text not in ("nan", "inf", "-inf"):
-            raise WireError(f"bad float {text!r}")
-        return float(text)
-    if tag == "opaque":
-        return Opaque(str(n.get("type", "?"))[:200])
-    if tag in ("ndarray", "npscalar"):
-        arr = _dec_array(n, blobs, ARRAY_DTYPES)
-        return arr[()] if tag == "npscalar" else arr
-    if tag == "tensor":
-        return _dec_tensor(n, blobs, mat)
-    if tag == "generator":
-        return _dec_generator(n, mat)
-    if tag in ("dtype", "device"):
-        import torch
+    decoder = _DECODERS.get(n["t"])
+    if decoder is None:
+        raise WireError(f"unknown tag {n['t']!r}")
+    return decoder(n, blobs, depth, mat)
 
-        text = _expect(n, "v", str)
-        if tag == "dtype":
-            if text not in TENSOR_DTYPES:
-                raise WireError(f"bad dtype {text!r}")
-            return getattr(torch, text)
+
+def _dec_sequence(n: dict[str, Any], blobs: list[bytes], depth: int, mat: bool) -> Any:
+    items = _expect(n, "items", list)
+    if len(items) > MAX_ITEMS:
+        raise WireError("too many items")
+    out = [_dec(x, blobs, depth + 1, mat) for x in items]
+    return out if n["t"] == "list" else tuple(out)
+
+
+def _dec_dict(n: dict[str, Any], blobs: list[bytes], depth: int, mat: bool) -> Any:
+    return {str(k): _dec(x, blobs, depth + 1, mat) for k, x in _expect(n, "items", dict).items()}
+
+
+def _dec_float(n: dict[str, Any], blobs: list[bytes], depth: int, mat: bool) -> float:
+    text = _expect(n, "v", str)
+    if text not in ("nan", "inf", "-inf"):
+        raise WireError(f"bad float {text!r}")
+    return float(text)
+
+
+def _dec_numpy(n: dict[str, Any], blobs: list[bytes], depth: int, mat: bool) -> Any:
+    arr = _dec_array(n, blobs, ARRAY_DTYPES)
+    return arr[()] if n["t"] == "npscalar" else arr
+
+
+def _dec_torch_label(n: dict[str, Any], blobs: list[bytes], depth: int, mat: bool) -> Any:
+    import torch
+
+    text = _expect(n, "v", str)
+    if n["t"] == "device":
         return torch.device(text)
-    raise WireError(f"unknown tag {tag!r}")
+    if text not in TENSOR_DTYPES:
+        raise WireError(f"bad dtype {text!r}")
+    return getattr(torch, text)
+
+
+_DECODERS: dict[str, Any] = {
+    "list": _dec_sequence,
+    "tuple": _dec_sequence,
+    "dict": _dec_dict,
+    "float": _dec_float,
+    "opaque": lambda n, blobs, depth, mat: Opaque(str(n.get("type", "?"))[:200]),
+    "ndarray": _dec_numpy,
+    "npscalar": _dec_numpy,
+    "tensor": lambda n, blobs, depth, mat: _dec_tensor(n, blobs, mat),
+    "generator": lambda n, blobs, depth, mat: _dec_generator(n, mat),
+    "dtype": _dec_torch_label,
+    "device": _dec_torch_label,
+}
 
 
 def _expect(n: dict[str, Any], key: str, typ: type) -> Any:

@@ -20,13 +20,14 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from . import guard, protocol, timing
 
-__all__ = ["WorkerConfig", "Dispatcher", "main"]
+__all__ = ["Dispatcher", "WorkerConfig", "main"]
 
 
 @dataclass

@@ -102,7 +102,8 @@ def test_softmax_dtypes(student, rng):
     for dtype in DTYPES:
         x = (torch.randn(4, 10, generator=rng) * 3).to(dtype)
         expect_close(student.call("softmax", x), torch.softmax(x.double(), -1).to(dtype),
-                     what=f"softmax(x) on a {_name(dtype)} input", hint="return the input's dtype; compute float16 in float32.")
+                     what=f"softmax(x) on a {_name(dtype)} input",
+                     hint="return the input's dtype; compute float16 in float32.")
 
 
 @pytest.mark.softmax
@@ -417,7 +418,8 @@ def test_backward_dtypes(student, rng):
     for dtype in DTYPES:
         x, t = _batch(rng, 5, 6, dtype=dtype)
         expect_close(student.call("cross_entropy_backward", x, t), _ce_grad(x, t),
-                     what=f"cross_entropy_backward on {_name(dtype)} logits", hint="the gradient has the logits' dtype.")
+                     what=f"cross_entropy_backward on {_name(dtype)} logits",
+                     hint="the gradient has the logits' dtype.")
 
 
 @pytest.mark.cross_entropy_backward

@@ -127,7 +127,8 @@ def test_nll_loss_reductions(student, rng, reduction):
     lp = torch.log_softmax(torch.randn(5, 3, generator=rng, dtype=torch.float64), -1)
     t = torch.randint(0, 3, (5,), generator=rng)
     expect_close(student.call("nll_loss", lp, t, reduction=reduction), F.nll_loss(lp, t, reduction=reduction),
-                 what=f"nll_loss(..., reduction={reduction!r})", hint="'sum' adds the per-sample losses; 'none' returns them.")
+                 what=f"nll_loss(..., reduction={reduction!r})",
+                 hint="'sum' adds the per-sample losses; 'none' returns them.")
 
 
 @pytest.mark.nll_loss
