@@ -1,0 +1,54 @@
+"""results.json: Gradescope's schema, atomic writes, grader failures that say so."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from autograder import results
+
+
+def _result(**kwargs):
+    test = results.TestResult(name="t", number="1.1", score=1.0, max_score=2.0, status="failed",
+                              output="Failed: t", tags=["public"], visibility="visible", category="public")
+    return results.GradingResult(tests=[test], execution_time=1.25, output="summary", **kwargs)
+
+
+def test_gradescope_document_is_schema_valid(tmp_path):
+    data = results.to_gradescope(_result(extra_data={"seed": 3}))
+    results.write_atomic(tmp_path / "results.json", data)
+    loaded = json.loads((tmp_path / "results.json").read_text())
+    assert loaded["score"] == 1.0 and loaded["tests"][0]["max_score"] == 2.0 and loaded["extra_data"]["seed"] == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_error_result_is_valid_and_not_a_silent_zero(tmp_path):
+    data = results.to_gradescope(results.error_result("boom", 0.5, {"seed": 1}))
+    results.validate(data)
+    assert "autograder itself failed" in data["output"] and data["extra_data"]["grader_errors"] == ["boom"]
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda d: d["tests"][0].update(status="skipped"),
+    lambda d: d["tests"][0].update(visibility="students"),
+    lambda d: d.update(execution_time="fast"),
+    lambda d: d["tests"][0].pop("max_score"),
+    lambda d: d.update(scroe=3),
+])
+def test_schema_rejects_malformed_documents(mutate):
+    data = results.to_gradescope(_result())
+    mutate(data)
+    with pytest.raises(jsonschema.ValidationError):
+        results.validate(data)
+
+
+def test_invalid_document_is_never_written(tmp_path):
+    target = tmp_path / "results.json"
+    target.write_text('{"old": true}')
+    data = results.to_gradescope(_result())
+    data["tests"][0]["status"] = "skipped"
+    with pytest.raises(jsonschema.ValidationError):
+        results.write_atomic(target, data)
+    assert target.read_text() == '{"old": true}' and len(list(tmp_path.iterdir())) == 1
