@@ -264,7 +264,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     a = _assignment(config)
     for index, item in enumerate(items):
-        meta = _meta(item, a, index)
+        try:
+            meta = _meta(item, a, index)
+        except AuthoringError as exc:
+            if CONTEXT in config.stash:
+                config.stash[CONTEXT].collection_errors.append(f"assignment authoring error: {exc}")
+            raise pytest.UsageError(f"assignment authoring error: {exc}") from None
         if meta is not None:
             item.stash[META] = meta
 
@@ -368,6 +373,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     for r in sorted(results, key=lambda r: r.nodeid):
         mark = "PASS" if r.status == "passed" else "FAIL"
         tr.write_line(f"{mark}  {r.score:5.1f} / {r.max_score:<5.1f} {r.name}")
+        if r.status != "passed":
+            reason = r.output.splitlines()[1:2] or [""]
+            tr.write_line(f"{'':20}{reason[0][:200]}")
     total = sum(r.score for r in results)
     possible = sum(r.max_score for r in results)
     seed = getattr(config, "_ag_seed", None) or config.getoption("--ag-seed")

@@ -72,7 +72,7 @@ def grade(tmp_path: Path) -> GradeFn:
     counter = iter(range(10_000))
 
     def _grade(submission: Path | str, name: str = "softmax_nll", *, select: str | None = None,
-               isolation: str | None = None, seed: int | None = None) -> Graded:
+               isolation: str | None = None, seed: int | None = None, device: str | None = None) -> Graded:
         i = next(counter)
         if isinstance(submission, str):
             folder = tmp_path / f"sub{i}"
@@ -86,6 +86,8 @@ def grade(tmp_path: Path) -> GradeFn:
             args += ["--isolation", isolation]
         if seed is not None:
             args += ["--seed", str(seed)]
+        if device is not None:
+            args += ["--device", device]
         return run_grade(name, submission, tmp_path / f"results{i}.json", *args)
 
     return _grade

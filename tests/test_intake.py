@@ -101,5 +101,5 @@ def test_bad_arguments_are_usage_errors(tmp_path, make, message):
 
 def test_missing_module_in_folder_is_the_students_problem(tmp_path):
     (tmp_path / "softmax.py").write_text("")
-    with pytest.raises(SubmissionError, match="softmax_nll.py"):
+    with pytest.raises(SubmissionError, match=r"softmax_nll\.py"):
         take(tmp_path, NAME)

@@ -67,7 +67,7 @@ class FakeCuda:
     def __init__(self):
         self.now, self.synchronized = 0.0, 0
 
-    def Event(self, enable_timing=False):  # noqa: N802 - torch's name
+    def Event(self, enable_timing=False):
         return FakeEvent(self, enable_timing)
 
     def synchronize(self):

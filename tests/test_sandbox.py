@@ -12,8 +12,8 @@ import torch
 
 from autograder import assignment, sandbox
 from autograder.errors import WorkerCrash
-from autograder.student import SandboxTransport, Student
 from autograder.static_checks import Report
+from autograder.student import SandboxTransport, Student
 from autograder.worker import protocol
 from conftest import REPO, isolation_levels
 
@@ -136,7 +136,7 @@ def write(path):
     student = make_student(source, "bubblewrap")
     secrets = [str(REPO / d) for d in ("solutions", "assignments", "autograder", "tests", "student_template")]
     secrets += ["/home", "/etc/passwd", "/root/.bash_history"]
-    seen = student.call("look", secrets + ["/sandbox/submission/softmax_nll.py", "/tmp"])
+    seen = student.call("look", [*secrets, "/sandbox/submission/softmax_nll.py", "/tmp"])
     assert not any(seen[p] for p in secrets), seen
     # Only the skeleton needed to mount the Python environment at its own path is there.
     venv = Path(os.path.realpath(os.sys.prefix))
