@@ -22,31 +22,31 @@ def test_paired_ratio_is_the_median_of_pair_ratios():
 
 def test_within_budget_passes_and_is_recorded():
     record: dict = {}
-    verdict = performance.judge(_timing([0.02] * 15, [0.01] * 15), 4.0, "f", warmup=2, record=record)
+    verdict = performance.judge(_timing([0.02] * 15, [0.01] * 15), 4.0, "f", record=record)
     assert verdict.passed and verdict.ratio == 2.0 and record["budget"] == 4.0 and record["samples"] == 15
 
 
 def test_over_budget_fails_with_the_ratio():
     with pytest.raises(CheckFailed, match=r"took 10\.0x as long .*budget: 4x"):
-        performance.judge(_timing([0.1] * 15, [0.01] * 15), 4.0, "f", warmup=2)
+        performance.judge(_timing([0.1] * 15, [0.01] * 15), 4.0, "f")
 
 
 def test_patched_timer_reporting_more_than_the_process_used_fails():
     t = _timing([0.01] * 15, [0.5] * 15, cpu=1.0)
     with pytest.raises(CheckFailed, match="exceed the CPU time"):
-        performance.judge(t, 4.0, "f", warmup=2)
+        performance.judge(t, 4.0, "f")
 
 
 def test_work_hidden_from_the_timer_fails():
     t = _timing([0.001] * 15, [0.01] * 15, cpu=5.0)
     with pytest.raises(CheckFailed, match="account for only"):
-        performance.judge(t, 4.0, "f", warmup=2)
+        performance.judge(t, 4.0, "f")
 
 
 def test_cuda_cross_check_uses_wall_time():
     with pytest.raises(CheckFailed, match="grader's own clock"):
-        performance.judge(_timing([1.0] * 15, [1.0] * 15, wall=5.0, device="cuda"), 4.0, "f", warmup=2)
-    assert performance.judge(_timing([0.01] * 15, [0.01] * 15, wall=1.0, device="cuda"), 4.0, "f", 2).passed
+        performance.judge(_timing([1.0] * 15, [1.0] * 15, wall=5.0, device="cuda"), 4.0, "f")
+    assert performance.judge(_timing([0.01] * 15, [0.01] * 15, wall=1.0, device="cuda"), 4.0, "f").passed
 
 
 class FakeEvent:
