@@ -57,6 +57,8 @@ class Banned:
     """fnmatch globs over resolved dotted names, e.g. ``torch.nn.functional.softmax``."""
     methods: tuple[str, ...] = ()
     """Attribute names banned on any object, e.g. ``softmax`` for ``x.softmax()``."""
+    aten: tuple[str, ...] = ()
+    """ATen operator names refused at run time however they are reached, e.g. ``_softmax``."""
     reason: str = ""
     """One sentence for the student: why these are banned."""
 
@@ -151,6 +153,7 @@ def _parse(name: str, folder: Path, path: Path, data: dict[str, Any]) -> Assignm
     banned = Banned(
         calls=tuple(banned_t.get("calls", ())),
         methods=tuple(banned_t.get("methods", ())),
+        aten=tuple(banned_t.get("aten", ())),
         reason=str(banned_t.get("reason", "")),
     )
     limits_t = data.get("limits", {})

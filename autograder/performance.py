@@ -1,28 +1,63 @@
-"""Performance verdicts, on the trusted side (SPEC section 5).
+"""Performance tests on the trusted side (SPEC section 5): measure, then judge a ratio.
 
-A verdict is a ratio measured in one run: the median over interleaved pairs of
-(student time / yardstick time), against a budget from assignment.toml. Before the
-ratio counts, the samples are cross-checked against the trusted side's own clock (the
-worker's CPU time read from /proc, or wall time on CUDA): a student who patches the
-timer, or hides work in other threads or processes, gets no credit.
+The student's function runs in the worker as whole requests of ``k`` calls; before each
+call one input element is nudged in place, so no answer can be memoised, and the output of
+the last call is checked against the yardstick on the same nudged inputs. The trusted side
+clocks each request itself (the worker's CPU time read from /proc, or wall time on CUDA)
+and subtracts the cost of decoding the inputs and encoding the output, measured here.
+The yardstick (a PyTorch built-in from the assignment's probes) runs here, in the trusted
+process, on the same inputs and the same device with one intra-op thread. Student requests
+and yardstick runs alternate over several rounds; the verdict is the median over rounds of
+the per-call ratio.
+
+Nothing the worker reports enters the verdict, so a patched timer, a swapped sample or a
+lie about the yardstick gains nothing; work hidden in other threads or child processes
+is on the worker's clock and counts against the student.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import math
 import statistics
-from dataclasses import asdict, dataclass
+import sys
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .compare import fail
-from .student import Timing
+import torch
 
-__all__ = ["Verdict", "judge", "paired_ratio"]
+from .assignment import Assignment
+from .compare import expect_close, fail
+from .errors import AuthoringError
+from .student import Student, TimedRun
+from .worker import protocol, timing
 
-# Honest CPU runs: the trusted clock sees the timed calls and a little decoding (no warm-up:
-# it runs as a request of its own). Outside these bounds the samples are not what the process did.
-CLOCK_SLACK_SECONDS = 0.25
-MAX_UNTIMED_FACTOR = 1.6
-MIN_TIMED_FRACTION = 0.9
+__all__ = ["Timing", "Verdict", "judge", "measure", "yardsticks"]
+
+MIN_REQUEST_SECONDS = 0.3
+"""Each timed student request lasts at least this long, so the /proc clock (10 ms ticks) is precise."""
+MAX_CALLS = 500
+YARDSTICK_SAMPLES = 15
+
+
+@dataclass
+class Timing:
+    """What one performance measurement saw, all on the trusted clock except ``reported``."""
+
+    student_per_call: list[float]
+    """Per round: seconds per call of the student's function (request time minus overheads)."""
+    yardstick_per_call: list[float]
+    """Per round: median seconds per call of the yardstick, measured in the trusted process."""
+    calls: int
+    overhead_seconds: float
+    """Per request: decoding the inputs and encoding the output (trusted estimate)."""
+    device: str
+    reported: list[float] = field(default_factory=list)
+    """The worker's own per-call samples: for the record only, never for the verdict."""
+
+    def ratios(self) -> list[float]:
+        """Per-round ratios student / yardstick."""
+        return [s / y if y > 0 else math.inf for s, y in zip(self.student_per_call, self.yardstick_per_call)]
 
 
 @dataclass(frozen=True)
@@ -32,62 +67,121 @@ class Verdict:
     ratio: float
     budget: float
     passed: bool
-    student_median_ms: float
-    yardstick_median_ms: float
-    samples: int
+    student_ms: float
+    yardstick_ms: float
+    rounds: int
+    calls_per_round: int
     device: str
-    trusted_cpu_seconds: float
-    reported_seconds: float
+    reported_median_ms: float | None
 
 
-def paired_ratio(timing: Timing) -> float:
-    """Median of per-pair ratios (pairs are adjacent in time, so drift cancels)."""
-    ratios = [s / y for s, y in zip(timing.student, timing.yardstick) if y > 0]
-    if not ratios:
-        return float("inf")
-    return float(statistics.median(ratios))
+def yardsticks(spec: Assignment) -> dict[str, Any]:
+    """The YARDSTICKS table of the assignment's probes, imported into the trusted process."""
+    path = spec.probes_file
+    loaded = sys.modules.get(f"_ag_probes_{spec.name}")
+    if loaded is None:
+        module_spec = importlib.util.spec_from_file_location(f"_ag_probes_{spec.name}", path)
+        if module_spec is None or module_spec.loader is None or not path.is_file():
+            raise AuthoringError(str(path), "performance tests need a probes.py with a YARDSTICKS table")
+        loaded = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(loaded)
+        sys.modules[module_spec.name] = loaded
+    table = getattr(loaded, "YARDSTICKS", None)
+    if not isinstance(table, dict):
+        raise AuthoringError(str(path), "YARDSTICKS must be a dict of name -> PyTorch built-in")
+    return table
 
 
-def _cross_check(timing: Timing, what: str) -> float:
-    """The reported samples must agree with the trusted clock; return their sum.
-
-    The timed request holds no warm-up (Student.time sends it separately), so an honest
-    worker's CPU time is the samples plus a little decoding.
-    """
-    reported = sum(timing.student) + sum(timing.yardstick)
-    if timing.device.startswith("cuda"):
-        if reported > timing.trusted_wall_seconds * 1.05 + 0.05:
-            fail(what, "the reported timings exceed the grader's own clock", "do not patch timers.")
-        return reported
-    trusted = timing.trusted_cpu_seconds
-    if reported > trusted * (1 / MIN_TIMED_FRACTION) + 0.05:
-        fail(what, f"the timings reported from your process ({reported:.3f} s) exceed the CPU time the grader "
-             f"measured for it ({trusted:.3f} s)", "do not patch time functions or the yardstick.")
-    if trusted > reported * MAX_UNTIMED_FACTOR + CLOCK_SLACK_SECONDS:
-        fail(what, f"your process used {trusted:.3f} s of CPU time but the timed calls account for only "
-             f"{reported:.3f} s", "do not start threads or processes, or change torch's thread count.")
-    return reported
+def _clock(device: str) -> timing.Clock:
+    return timing.CudaEventClock(torch.cuda) if device.startswith("cuda") else timing.CpuClock()
 
 
-def judge(timing: Timing, budget: float, what: str, record: dict[str, Any] | None = None) -> Verdict:
-    """Pass if the paired ratio is within ``budget``; fail with a student-facing message otherwise."""
-    reported = _cross_check(timing, what)
-    ratio = paired_ratio(timing)
+def _copy(value: Any) -> Any:
+    """An independent copy (tensors cloned) of decoded arguments."""
+    tree, blobs = protocol.encode(value)
+    return protocol.decode(tree, blobs, materialize=True)
+
+
+def _run_here(fn: Any, args: list[Any], kwargs: dict[str, Any], device: str, calls: int) -> tuple[list[float], Any]:
+    """Run ``fn`` here (trusted process, one intra-op thread) on nudged copies of the inputs."""
+    args, kwargs = _copy(args), _copy(kwargs)
+    nudge = timing.perturbation(args, torch.Tensor.view, torch.Tensor.add_)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return timing.run(fn, args, kwargs, calls, _clock(device), nudge, reset_hooks=False)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _overhead(args: list[Any], kwargs: dict[str, Any], output: Any, device: str) -> float:
+    """Trusted estimate of a request's fixed cost: decoding its inputs and encoding one output."""
+    tree, blobs = protocol.encode([args, kwargs], device=device)
+    clock = _clock(device)
+    decode = statistics.median(clock.measure(lambda: protocol.decode(tree, blobs, materialize=True))
+                               for _ in range(3))
+    encode = statistics.median(clock.measure(lambda: protocol.encode(output)) for _ in range(3))
+    return float(decode + encode)
+
+
+def _check_last(run: TimedRun, yard: Any, args: list[Any], kwargs: dict[str, Any], device: str,
+                calls: int, what: str) -> None:
+    """The last timed call's output equals the yardstick's on the same nudged inputs."""
+    _, expected = _run_here(yard, args, kwargs, device, calls)
+    if isinstance(expected, torch.Tensor):
+        expected = expected.detach().cpu()
+    expect_close(run.last, expected, what=f"{what}, the output of the last timed call",
+                 hint="return the real result of every call (no caching of earlier answers).")
+
+
+def measure(student: Student, spec: Assignment, fn: str, yardstick: str, args: tuple[Any, ...],
+            kwargs: dict[str, Any] | None = None, rounds: int = 3, what: str = "") -> Timing:
+    """Time ``fn`` (in the worker) against ``yardstick`` (here), alternating over ``rounds``."""
+    kwargs = dict(kwargs or {})
+    what = what or fn
+    device = student.device
+    yard = yardsticks(spec).get(yardstick)
+    if yard is None:
+        raise AuthoringError(str(spec.probes_file), f"no yardstick named {yardstick!r} in YARDSTICKS")
+    arg_list = list(args)
+    student.run_timed(fn, args, kwargs, calls=2)
+    _, sample_output = _run_here(yard, arg_list, kwargs, device, calls=2)
+    overhead = _overhead(arg_list, kwargs, sample_output, device)
+    probe = student.run_timed(fn, args, kwargs, calls=3)
+    per_call = max((probe.trusted_seconds - overhead) / 3, 1e-5)
+    calls = max(3, min(MAX_CALLS, math.ceil(MIN_REQUEST_SECONDS / per_call)))
+    out = Timing([], [], calls, overhead, device)
+    for r in range(rounds):
+        for role in (("student", "yardstick") if r % 2 == 0 else ("yardstick", "student")):
+            if role == "yardstick":
+                samples, _ = _run_here(yard, arg_list, kwargs, device, YARDSTICK_SAMPLES)
+                out.yardstick_per_call.append(float(statistics.median(samples)))
+            else:
+                run = student.run_timed(fn, args, kwargs, calls=calls)
+                _check_last(run, yard, arg_list, kwargs, device, calls, what)
+                out.student_per_call.append(max((run.trusted_seconds - overhead) / calls, 1e-9))
+                out.reported += run.samples
+    return out
+
+
+def judge(t: Timing, budget: float, what: str, record: dict[str, Any] | None = None) -> Verdict:
+    """Pass if the median per-round ratio is within ``budget``; a student-facing failure otherwise."""
+    ratio = float(statistics.median(t.ratios()))
     verdict = Verdict(
         ratio=round(ratio, 4),
         budget=budget,
         passed=ratio <= budget,
-        student_median_ms=round(statistics.median(timing.student) * 1e3, 4),
-        yardstick_median_ms=round(statistics.median(timing.yardstick) * 1e3, 4),
-        samples=len(timing.student),
-        device=timing.device,
-        trusted_cpu_seconds=round(timing.trusted_cpu_seconds, 4),
-        reported_seconds=round(reported, 4),
+        student_ms=round(statistics.median(t.student_per_call) * 1e3, 4),
+        yardstick_ms=round(statistics.median(t.yardstick_per_call) * 1e3, 4),
+        rounds=len(t.student_per_call),
+        calls_per_round=t.calls,
+        device=t.device,
+        reported_median_ms=round(statistics.median(t.reported) * 1e3, 4) if t.reported else None,
     )
     if record is not None:
         record.update(asdict(verdict))
     if not verdict.passed:
         fail(what, f"took {ratio:.1f}x as long as PyTorch's built-in (budget: {budget:g}x; median of "
-             f"{verdict.samples} interleaved runs on {timing.device})",
+             f"{verdict.rounds} rounds of {t.calls} calls on {t.device})",
              "vectorize: no Python loops over rows or elements; avoid needless copies and extra passes.")
     return verdict

@@ -14,6 +14,7 @@ an AuthoringError naming the test.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import secrets
 from dataclasses import dataclass, field
@@ -169,7 +170,7 @@ def student(pytestconfig: pytest.Config, device: str) -> Any:
         pytest.fail(f"{a.module_file} not found in {folder} (run pytest in the assignment folder)", pytrace=False)
     report = static_checks.check(module.read_bytes(), a.banned, a.module_file)
     transport = LocalTransport(local_config(module.resolve(), a.name, a.probes_file, a.banned.calls,
-                                            a.banned.methods, a.preload))
+                                            a.banned.methods, a.preload, a.banned.aten))
     yield Student(transport, report, a.module_file, device)
     transport.close()
 
@@ -330,14 +331,30 @@ def _result(item: pytest.Item, meta: _Meta, call: pytest.CallInfo[None], report:
     )
 
 
+_EXCEPTION_GROUP = getattr(builtins, "BaseExceptionGroup", None)
+
+
+def _student_cause(exc: BaseException) -> BaseException | None:
+    """The student-facing failure inside ``exc`` (also inside exception groups, e.g. Hypothesis' Flaky)."""
+    if isinstance(exc, (CheckFailed, SubmissionError)):
+        return exc
+    if _EXCEPTION_GROUP is not None and isinstance(exc, _EXCEPTION_GROUP):
+        for inner in exc.exceptions:
+            found = _student_cause(inner)
+            if found is not None:
+                return found
+    return None
+
+
 def _failure_text(call: pytest.CallInfo[None], meta: _Meta) -> tuple[str, str | None]:
     """Student-facing text for a failure, and the grader error if the grader is to blame."""
     excinfo = call.excinfo
     if excinfo is None:
         return "The test did not complete.", None
     exc = excinfo.value
-    if isinstance(exc, (CheckFailed, SubmissionError)):
-        return str(exc), None
+    cause = _student_cause(exc)
+    if cause is not None:
+        return str(cause), None
     if isinstance(exc, pytest.skip.Exception):
         return f"The test was skipped ({exc}) and scores 0.", None
     if isinstance(exc, AssertionError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import secrets
 import select
 import shutil
 import signal
@@ -47,6 +48,7 @@ class Stage:
     preload: tuple[str, ...] = ()
     banned_calls: tuple[str, ...] = ()
     banned_methods: tuple[str, ...] = ()
+    banned_aten: tuple[str, ...] = ()
     has_probes: bool = False
 
     @property
@@ -75,6 +77,7 @@ def prepare_stage(root: Path, assignment: Assignment, source: bytes, preload: tu
         preload=preload,
         banned_calls=assignment.banned.calls,
         banned_methods=assignment.banned.methods,
+        banned_aten=assignment.banned.aten,
         has_probes=has_probes,
     )
 
@@ -151,6 +154,8 @@ class Worker:
     ready: dict[str, Any] = field(default_factory=dict)
     start_seconds: float = 0.0
     _stderr: Any = None
+    token: str = field(default_factory=lambda: secrets.token_hex(8))
+    """Marks the worker's environment, so escaped descendants can be found and killed."""
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> dict[str, Any]:
@@ -158,6 +163,7 @@ class Worker:
         config_path = self._write_config()
         cmd = self._command(config_path)
         self._stderr = tempfile.TemporaryFile()
+        _become_subreaper()
         started = time.monotonic()
         try:
             self.proc = subprocess.Popen(
@@ -167,6 +173,7 @@ class Worker:
             )
         except OSError as exc:
             raise GraderError(f"cannot start the worker ({self.isolation}): {exc}") from exc
+        _LIVE_WORKERS.add(self.proc.pid)
         try:
             deadline = time.monotonic() + START_SECONDS + self.limits.call_seconds
             reply = self._read(deadline, during="importing your module")
@@ -186,7 +193,7 @@ class Worker:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        _kill_group(proc)
+        _kill_group(proc, self.token)
         for stream in (proc.stdin, proc.stdout):
             try:
                 if stream:
@@ -239,6 +246,7 @@ class Worker:
             probes_path=str(run / "assignment_probes.py") if self.stage.has_probes else None,
             banned_calls=list(self.stage.banned_calls),
             banned_methods=list(self.stage.banned_methods),
+            banned_aten=list(self.stage.banned_aten),
             preload=list(self.stage.preload),
             threads=1,
             output_cap=self.limits.output_kb * 1024,
@@ -277,6 +285,7 @@ class Worker:
             if key in os.environ:
                 env[key] = os.environ[key]
         env.update(self.env_extra)
+        env["AG_WORKER"] = self.token
         return env
 
     def _set_limits(self) -> None:
@@ -386,16 +395,84 @@ def _describe_exit(code: int | None, limits: Limits) -> str:
     return f"exited with status {code}"
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the worker's whole process group, then reap the worker."""
+_LIVE_WORKERS: set[int] = set()
+"""Pids of workers started by this process and not yet closed (never killed as orphans)."""
+
+
+@lru_cache(maxsize=1)
+def _become_subreaper() -> bool:
+    """Make orphaned descendants re-parent to this process (Linux), so none can slip away."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(36, 1, 0, 0, 0)) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def _kill_group(proc: subprocess.Popen[bytes], token: str) -> None:
+    """SIGKILL the worker, its process group, every descendant and anything carrying its token; reap."""
+    doomed = _descendants(proc.pid)
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    for pid in doomed:
+        _kill(pid)
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:  # pragma: no cover - a zombie that will not die
         pass
+    _LIVE_WORKERS.discard(proc.pid)
+    for _ in range(3):
+        strays = [p for p in _children(os.getpid()) if p not in _LIVE_WORKERS] + _carrying(token)
+        if not strays:
+            break
+        for pid in strays:
+            _kill(pid)
+        for pid in strays:
+            _reap(pid)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _reap(pid: int) -> None:
+    """Collect a killed child of ours (orphans re-parented to us through the subreaper)."""
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _descendants(root: int) -> list[int]:
+    """Every live descendant of ``root`` (from /proc)."""
+    out, stack = [], _children(root)
+    while stack:
+        pid = stack.pop()
+        out.append(pid)
+        stack += _children(pid)
+    return out
+
+
+def _carrying(token: str) -> list[int]:
+    """Processes whose environment still holds a worker's token (detached escapees)."""
+    needle = f"AG_WORKER={token}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as fh:
+                    if needle in fh.read().split(b"\0"):
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
 
 
 _TICK = os.sysconf("SC_CLK_TCK")

@@ -22,7 +22,9 @@ MODULE_LEVEL = "<module>"
 ESCAPE_HATCHES = (
     "eval", "exec", "compile", "__import__", "globals", "vars", "__builtins__",
     "importlib", "importlib.*", "ctypes", "ctypes.*", "builtins", "builtins.*",
-    "sys.modules", "gc", "gc.*", "inspect", "inspect.*",
+    "sys.modules", "gc", "gc.*", "inspect", "inspect.*", "*.__dict__", "*.__getattribute__",
+    "torch.ops", "torch.ops.*", "torch._C", "torch._C.*", "torch.utils._python_dispatch*",
+    "sys.setprofile", "sys.settrace", "threading.setprofile", "threading.settrace",
 )
 ESCAPE_REASON = "dynamic code, imports and reflection can hide banned calls"
 

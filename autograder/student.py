@@ -8,6 +8,7 @@ values cross the same plain-data encoding, so a test behaves identically in both
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from .static_checks import Report
 from .worker import protocol
 from .worker.serve import Dispatcher, WorkerConfig
 
-__all__ = ["LocalTransport", "Outcome", "SandboxTransport", "Student", "StudentError", "Timing"]
+__all__ = ["LocalTransport", "Outcome", "SandboxTransport", "Student", "StudentError", "TimedRun"]
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,15 @@ class Outcome:
 
 
 @dataclass
-class Timing:
-    """Interleaved samples (seconds) and the trusted side's own clock for the request."""
+class TimedRun:
+    """One timed request: the worker's own samples, and the trusted side's clock for it."""
 
-    student: list[float]
-    yardstick: list[float]
-    trusted_cpu_seconds: float
-    trusted_wall_seconds: float
-    device: str
+    samples: list[float]
+    """Seconds per call as the worker measured them (for the record; never trusted)."""
+    last: Any
+    """The output of the last call (checked by the trusted side)."""
+    trusted_seconds: float
+    """The worker's CPU time over the request (wall time on CUDA), measured by the grader."""
 
 
 class Transport(Protocol):
@@ -184,31 +186,20 @@ class Student:
                               _hint_for(outcome.error))
         return outcome.value
 
-    def time(self, fn: str, yardstick: str, *args: Any, samples: int = 15, warmup: int = 2,
-             timeout: float | None = None, **kwargs: Any) -> Timing:
-        """Interleaved timing of ``fn`` against a named yardstick on the session's device.
-
-        The warm-up runs as a request of its own, so the trusted clock of the timed request
-        covers the timed samples only (first calls can cost far more than steady ones).
-        """
-        if warmup:
-            warm = {"op": "time", "fn": fn, "yardstick": yardstick, "samples": 0, "warmup": warmup}
-            outcome, _ = self._exchange(warm, fn, args, kwargs, timeout)
-            if outcome.error is not None:
-                raise CheckFailed(f"timing {self.signature(fn, args, kwargs)}: it raised "
-                                  f"{outcome.error.describe(self.module_file)}", "it must run correctly first.")
-        header = {"op": "time", "fn": fn, "yardstick": yardstick, "samples": samples, "warmup": 0}
+    def run_timed(self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any], calls: int,
+                  timeout: float | None = None) -> TimedRun:
+        """Run ``fn`` ``calls`` times in the worker on nudged inputs, clocked by the grader."""
+        header = {"op": "time", "fn": fn, "calls": calls}
         outcome, reply = self._exchange(header, fn, args, kwargs, timeout)
         if outcome.error is not None:
             raise CheckFailed(f"timing {self.signature(fn, args, kwargs)}: it raised "
                               f"{outcome.error.describe(self.module_file)}", "it must run correctly first.")
-        value: dict[str, Any] = outcome.value if isinstance(outcome.value, dict) else {}
-        if not value or not all(
-            isinstance(value.get(k), list) and all(type(x) is float for x in value[k]) and len(value[k]) == samples
-            for k in ("student", "yardstick")
-        ):
-            raise CheckFailed(f"timing {fn}", "the timing data that came back is malformed.")
-        return Timing(value["student"], value["yardstick"], reply.cpu_seconds, reply.wall_seconds, self.device)
+        value = outcome.value if isinstance(outcome.value, dict) else {}
+        raw = value.get("samples")
+        samples: list[Any] = raw if isinstance(raw, list) else []
+        clean = [float(x) for x in samples if type(x) is float and math.isfinite(x)][:calls]
+        trusted = reply.wall_seconds if self.device.startswith("cuda") else reply.cpu_seconds
+        return TimedRun(clean, value.get("last"), trusted)
 
     # ------------------------------------------------------------------ internals
     def signature(self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
@@ -296,7 +287,8 @@ def _student_error(info: Any) -> StudentError:
 
 
 def local_config(module_path: Path, assignment_name: str, probes: Path | None, banned_calls: tuple[str, ...],
-                 banned_methods: tuple[str, ...], preload: tuple[str, ...]) -> WorkerConfig:
+                 banned_methods: tuple[str, ...], preload: tuple[str, ...],
+                 banned_aten: tuple[str, ...] = ()) -> WorkerConfig:
     """Worker configuration for local (in-process) mode."""
     return WorkerConfig(
         module_name=assignment_name,
@@ -304,6 +296,7 @@ def local_config(module_path: Path, assignment_name: str, probes: Path | None, b
         probes_path=str(probes) if probes and probes.is_file() else None,
         banned_calls=list(banned_calls),
         banned_methods=list(banned_methods),
+        banned_aten=list(banned_aten),
         preload=list(preload),
         threads=1,
     )

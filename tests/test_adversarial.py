@@ -20,10 +20,11 @@ Isolation levels (``isolation_levels()``: bubblewrap where it works, plain alway
   first met inside a Hypothesis property test, banned calls neither check covers, the
   patched performance timer and its control (the same slow cross_entropy, unpatched).
 
-Cases marked ``xfail(strict=True)`` document engine bugs (the reason names the code at
-fault): the detached process at plain level, the hang inside a property test, the unguarded
-routes to softmax, the patched timer. They assert the correct behaviour, and turn into
-XPASS failures once the engine is fixed, so the marker must then be removed.
+Four of these cases first found engine bugs, since fixed: a detached process at plain level
+(now killed through a subreaper and a per-worker token), a hang inside a property test
+(Hypothesis' flaky group now unwraps to the student's failure), unguarded routes to softmax
+(torch.ops / torch._C / __dict__ are flagged statically and banned ATen operators are refused
+at run time), and a patched timer (verdicts now come from the trusted clock only).
 
 About 44 gradings, 5-20 s each: run with ``-n 2`` (2-3 minutes on a 2-core machine).
 """
@@ -54,22 +55,6 @@ SOFTMAX_TESTS = ("test_softmax_small", "test_softmax_large_logits", "test_softma
 """Two public tests and one hidden test of softmax (none of them a Hypothesis property test)."""
 HONEST_TESTS = ("test_nll_loss_mean", "test_cross_entropy_mean")
 SEED = 20240611
-
-BUG_SESSION_ESCAPE = ("engine bug: autograder/sandbox.py _kill_group only kills the worker's process group; at "
-                      "plain level a child started with start_new_session=True survives grading and rewrites "
-                      "results.json after the trusted process wrote it")
-BUG_HYPOTHESIS_TIMEOUT = ("engine bug: a call that times out inside a Hypothesis property test raises CheckFailed "
-                          "from Student._exchange, its replay raises CheckFailed from Student._check_static ('was "
-                          "not run again'); Hypothesis then raises FlakyFailure (an ExceptionGroup), which "
-                          "pytest_plugin._failure_text reports as a grader error (exit 1)")
-BUG_GUARD_GAPS = ("engine bug: autograder/static_checks.py and autograder/worker/guard.py: torch.ops.aten.* and "
-                  "torch._C._VariableFunctions.* reach softmax without matching a banned glob statically, and the "
-                  "run-time guard only wraps attributes matched by the globs, so the call is never refused")
-BUG_TIMING_PATCH = ("engine bug: autograder/worker/serve.py _time looks up timing.interleave at call time; the "
-                    "submission can patch agworker.timing to swap its samples with the yardstick's, and "
-                    "autograder/performance.py _cross_check only checks the total, so a 15x slower "
-                    "cross_entropy earns the performance points")
-
 
 # --------------------------------------------------------------------------- building attacks
 
@@ -278,7 +263,23 @@ ATTACKS = {
         def softmax(logits, dim=-1):
             return torch.__dict__["soft" + "max"](logits, dim)
         """,
+        r"softmax uses torch\.__dict__ \(line \d+\).*which this assignment does not allow",
+    ),
+    "banned_via_local_alias": Attack(
+        """
+        def softmax(logits, dim=-1):
+            t = torch
+            return getattr(t, "soft" + "max")(logits, dim)
+        """,
         r"called torch\.softmax, which this assignment does not allow",
+    ),
+    "banned_aten_via_local_alias": Attack(
+        """
+        def softmax(logits, dim=-1):
+            t = torch
+            return getattr(t, "o" + "ps").aten._softmax(logits, dim, False)
+        """,
+        r"called aten\._softmax, which this assignment does not allow",
     ),
     "memory_bomb": Attack(
         """
@@ -306,8 +307,9 @@ def test_attack_on_softmax_earns_nothing(grade: GradeFn, reference_source: Calla
     assert g.extra["isolation"] == isolation
 
 
-def test_static_check_sees_importlib_but_not_the_module_dict(reference_source: Callable[[str], str]) -> None:
-    """Precondition of the two banned-call attacks: one is stopped statically, the other only at run time."""
+def test_static_check_sees_importlib_and_the_module_dict_but_not_local_aliases(
+        reference_source: Callable[[str], str]) -> None:
+    """Precondition of the banned-call attacks: which are stopped statically, which only at run time."""
     spec = assignment.load("softmax_nll")
     reference = reference_source("softmax_nll")
 
@@ -317,7 +319,8 @@ def test_static_check_sees_importlib_but_not_the_module_dict(reference_source: C
         return [h.name for h in report.violations("softmax")]
 
     assert "importlib" in hits("banned_via_importlib")
-    assert hits("banned_via_module_dict") == []
+    assert "torch.__dict__" in hits("banned_via_module_dict")
+    assert hits("banned_via_local_alias") == hits("banned_aten_via_local_alias") == []
 
 
 # --------------------------------------------------------------------------- printed fake results
@@ -526,11 +529,7 @@ def _processes_with(marker: bytes) -> list[int]:
     return pids
 
 
-@pytest.mark.parametrize("isolation", [
-    pytest.param(p.values[0], marks=[*p.marks, *([pytest.mark.xfail(strict=True, reason=BUG_SESSION_ESCAPE)]
-                                                 if p.values[0] == "plain" else [])], id=p.values[0])
-    for p in LEVELS
-])
+@pytest.mark.parametrize("isolation", LEVELS)
 def test_detached_process_dies_with_the_worker(grade: GradeFn, reference_source: Callable[[str], str],
                                                tmp_path: Path, isolation: str) -> None:
     """A child in its own session (start_new_session) must not outlive grading nor touch results.json."""
@@ -579,7 +578,6 @@ def test_infinite_loop_times_out_once(grade: GradeFn, reference_source: Callable
     assert elapsed < 40, f"grading took {elapsed:.1f} s"
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_HYPOTHESIS_TIMEOUT)
 def test_hang_first_met_in_a_property_test(grade: GradeFn, reference_source: Callable[[str], str]) -> None:
     """A softmax that hangs only for dim=0 (a plausible student bug): the property test fails, no grader error."""
     src = replace_function(reference_source("softmax_nll"), "softmax", """
@@ -752,7 +750,6 @@ GUARD_GAPS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_GUARD_GAPS)
 @pytest.mark.parametrize("code", list(GUARD_GAPS.values()), ids=list(GUARD_GAPS))
 def test_banned_softmax_through_unguarded_paths(grade: GradeFn, reference_source: Callable[[str], str],
                                                 code: str) -> None:
@@ -776,14 +773,14 @@ TIMER_PATCH = """
 try:
     import agworker.timing as _timing
 
-    _interleave = _timing.interleave
+    _run = _timing.run
 
-    def _swapped(student, yardstick, clock, samples, warmup=2):
-        got = _interleave(student, yardstick, clock, samples, warmup)
-        got.student, got.yardstick = got.yardstick, got.student
-        return got
+    def _fast(*args, **kwargs):
+        samples, last = _run(*args, **kwargs)
+        return [s / 50 for s in samples], last
 
-    _timing.interleave = _swapped
+    _timing.run = _fast
+    _timing.CpuClock.measure = lambda self, fn: (fn(), 1e-6)[1]
 except ImportError:
     pass
 """
@@ -800,9 +797,13 @@ def test_slow_cross_entropy_fails_the_speed_test(grade: GradeFn, reference_sourc
     assert_honest_only(g, ("test_cross_entropy_speed",), (), r"took [\d.]+x as long as PyTorch's built-in")
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_TIMING_PATCH)
 def test_patched_timer_earns_no_speed_points(grade: GradeFn, reference_source: Callable[[str], str]) -> None:
-    """The same slow cross_entropy, plus a patch swapping its timing samples with PyTorch's: still 0 points."""
+    """The same slow cross_entropy, plus patched timers reporting 50x faster samples: still 0 points.
+
+    The verdict comes from the grader's own clock; the worker's samples are only recorded.
+    """
     g = grade(_slow_cross_entropy(reference_source("softmax_nll")) + TIMER_PATCH, select="test_cross_entropy_speed",
               isolation="plain")
-    assert_honest_only(g, ("test_cross_entropy_speed",), (), r".")
+    assert_honest_only(g, ("test_cross_entropy_speed",), (), r"took [\d.]+x as long as PyTorch's built-in")
+    record = next(iter(g.extra["tests"].values()))
+    assert record["reported_median_ms"] < record["student_ms"] / 10 and record["ratio"] > record["budget"]

@@ -1,52 +1,58 @@
-"""Performance verdicts: paired ratios, the trusted-clock cross-check, and the clocks themselves."""
+"""Performance measurement and verdicts: trusted clocks, nudged inputs, the clocks themselves."""
 
 from __future__ import annotations
 
-import pytest
+import time
+from pathlib import Path
 
-from autograder import performance
+import pytest
+import torch
+
+from autograder import assignment, performance, static_checks
 from autograder.errors import CheckFailed
-from autograder.student import Timing
+from autograder.student import LocalTransport, Student, local_config
 from autograder.worker import timing
 
-
-def _timing(student, yard, cpu=None, wall=10.0, device="cpu"):
-    reported = sum(student) + sum(yard)
-    return Timing(list(student), list(yard), reported * 1.1 if cpu is None else cpu, wall, device)
+SPEC = assignment.load("softmax_nll")
 
 
-def test_paired_ratio_is_the_median_of_pair_ratios():
-    t = _timing([2.0, 4.0, 30.0], [1.0, 1.0, 1.0])
-    assert performance.paired_ratio(t) == 4.0
+def _timing(student_per_call, yard_per_call, calls=10):
+    return performance.Timing(list(student_per_call), list(yard_per_call), calls, 0.01, "cpu", [0.001])
 
 
-def test_within_budget_passes_and_is_recorded():
+def test_ratio_is_the_median_of_per_round_ratios_and_recorded():
     record: dict = {}
-    verdict = performance.judge(_timing([0.02] * 15, [0.01] * 15), 4.0, "f", record=record)
-    assert verdict.passed and verdict.ratio == 2.0 and record["budget"] == 4.0 and record["samples"] == 15
+    verdict = performance.judge(_timing([2.0, 4.0, 30.0], [1.0, 1.0, 1.0]), 5.0, "f", record=record)
+    assert verdict.passed and verdict.ratio == 4.0 and record["budget"] == 5.0 and record["rounds"] == 3
 
 
 def test_over_budget_fails_with_the_ratio():
-    with pytest.raises(CheckFailed, match=r"took 10\.0x as long .*budget: 4x"):
-        performance.judge(_timing([0.1] * 15, [0.01] * 15), 4.0, "f")
+    with pytest.raises(CheckFailed, match=r"took 10\.0x as long .*budget: 4x; median of 1 rounds of 10 calls"):
+        performance.judge(_timing([0.1], [0.01]), 4.0, "f")
 
 
-def test_patched_timer_reporting_more_than_the_process_used_fails():
-    t = _timing([0.01] * 15, [0.5] * 15, cpu=1.0)
-    with pytest.raises(CheckFailed, match="exceed the CPU time"):
-        performance.judge(t, 4.0, "f")
+def test_perturbation_nudges_the_first_float_tensor_only():
+    targets, x = torch.tensor([1, 2]), torch.zeros(2, 3)
+    nudge = timing.perturbation([targets, x], torch.Tensor.view, torch.Tensor.add_)
+    assert nudge is not None
+    version = x._version
+    for i in range(5):
+        nudge(i)
+    assert torch.equal(targets, torch.tensor([1, 2])) and x._version == version + 5
+    assert x.view(-1).tolist() == pytest.approx([0.1, 0.1, 0.1, 0.1, 0.1, 0.0])
+    big = torch.zeros(200)
+    nudge = timing.perturbation([big], torch.Tensor.view, torch.Tensor.add_)
+    for i in range(130):
+        nudge(i)
+    assert big.min().item() >= 0.0 and big.max().item() == pytest.approx(0.1) and big[0].item() == pytest.approx(0.1)
+    assert timing.perturbation([targets], torch.Tensor.view, torch.Tensor.add_) is None
 
 
-def test_work_hidden_from_the_timer_fails():
-    t = _timing([0.001] * 15, [0.01] * 15, cpu=5.0)
-    with pytest.raises(CheckFailed, match="account for only"):
-        performance.judge(t, 4.0, "f")
-
-
-def test_cuda_cross_check_uses_wall_time():
-    with pytest.raises(CheckFailed, match="grader's own clock"):
-        performance.judge(_timing([1.0] * 15, [1.0] * 15, wall=5.0, device="cuda"), 4.0, "f")
-    assert performance.judge(_timing([0.01] * 15, [0.01] * 15, wall=1.0, device="cuda"), 4.0, "f").passed
+def test_run_returns_samples_and_the_last_output():
+    x = torch.zeros(4)
+    nudge = timing.perturbation([x], torch.Tensor.view, torch.Tensor.add_)
+    samples, last = timing.run(lambda t: t.sum().item(), [x], {}, 5, timing.CpuClock(), nudge, reset_hooks=False)
+    assert len(samples) == 5 and last == pytest.approx(x.sum().item())
 
 
 class FakeEvent:
@@ -84,16 +90,43 @@ def test_cuda_event_clock_times_between_synchronised_events():
     assert cuda.synchronized == 2
 
 
-def test_interleave_alternates_order_and_warms_up():
-    calls = []
-    clock = timing.CpuClock()
-    samples = timing.interleave(lambda: calls.append("s"), lambda: calls.append("y"), clock, samples=4, warmup=1)
-    assert calls == ["s", "y", "s", "y", "y", "s", "s", "y", "y", "s"]
-    assert len(samples.student) == len(samples.yardstick) == 4 and all(x >= 0 for x in samples.student)
-
-
 def test_cpu_clock_counts_thread_cpu_time_not_sleep():
-    import time
-
     assert timing.CpuClock().measure(lambda: time.sleep(0.05)) < 0.01
     assert timing.CpuClock().measure(lambda: sum(range(2_000_000))) > 0.005
+
+
+def _local_student(tmp_path: Path, source: str) -> Student:
+    module = tmp_path / "softmax_nll.py"
+    module.write_text(source)
+    config = local_config(module, "softmax_nll", SPEC.probes_file, (), (), ("torch",))
+    return Student(LocalTransport(config), static_checks.Report(), SPEC.module_file)
+
+
+HONEST = "import torch.nn.functional as F\ndef cross_entropy(x, t):\n    return F.cross_entropy(x, t)\n"
+SLOW = HONEST.replace("return F.cross_entropy(x, t)", "return sum(F.cross_entropy(x, t) for _ in range(8)) / 8")
+MEMO = '''import torch.nn.functional as F
+_cache = {}
+def cross_entropy(x, t):
+    key = x.data_ptr()
+    if key not in _cache:
+        _cache[key] = F.cross_entropy(x, t)
+    return _cache[key]
+'''
+
+
+@pytest.fixture
+def batch():
+    gen = torch.Generator().manual_seed(0)
+    return torch.randn(2048, 128, generator=gen), torch.randint(0, 128, (2048,), generator=gen)
+
+
+def test_measure_judges_honest_slow_and_memoised_code(tmp_path, batch):
+    (tmp_path / "a").mkdir()
+    honest = performance.measure(_local_student(tmp_path / "a", HONEST), SPEC, "cross_entropy", "cross_entropy", batch)
+    assert performance.judge(honest, 2.0, "honest").passed
+    (tmp_path / "b").mkdir()
+    slow = performance.measure(_local_student(tmp_path / "b", SLOW), SPEC, "cross_entropy", "cross_entropy", batch)
+    assert performance.judge(slow, 100.0, "slow").ratio > 4.0
+    (tmp_path / "c").mkdir()
+    with pytest.raises(CheckFailed, match="the output of the last timed call"):
+        performance.measure(_local_student(tmp_path / "c", MEMO), SPEC, "cross_entropy", "cross_entropy", batch)

@@ -145,7 +145,7 @@ def write(path):
     assert seen["/sandbox/submission/softmax_nll.py"] and seen["/tmp"]
     assert set(student.call("env")) <= {"PATH", "HOME", "LANG", "TMPDIR", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                                         "OPENBLAS_NUM_THREADS", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED",
-                                        "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LC_CTYPE", "PWD"}
+                                        "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LC_CTYPE", "PWD", "AG_WORKER"}
     assert student.outcome("connect").error is not None
     assert student.outcome("write", "/sandbox/submission/softmax_nll.py").error is not None
     student.call("write", "/tmp/scratch")

@@ -110,3 +110,28 @@ def install(calls: list[str], methods: list[str], filename: str, hits: list[str]
                 setattr(torch.Tensor, method, _wrap(f"Tensor.{method}", original, filename, hits))
                 count += 1
     return count
+
+
+def aten_guard(ops: list[str], filename: str, hits: list[str]) -> Any:
+    """A TorchDispatchMode that refuses banned ATen operators called from the student's file.
+
+    It sees every route to a kernel (``torch.softmax``, ``torch.ops.aten._softmax``,
+    ``torch._C._VariableFunctions.softmax`` ...), since all of them reach the dispatcher.
+    Returns None when torch is not loaded or no operator is banned.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or not ops:
+        return None
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    banned = frozenset(ops)
+
+    class BannedOperators(TorchDispatchMode):
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            name = func.overloadpacket.__name__
+            if name in banned and _called_from(filename):
+                hits.append(f"aten.{name}")
+                raise BannedCallError(f"the ATen operator {name} is banned in this assignment")
+            return func(*args, **(kwargs or {}))
+
+    return BannedOperators

@@ -11,6 +11,7 @@ then the run-time guard, then the student's module.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import io
@@ -39,6 +40,7 @@ class WorkerConfig:
     probes_path: str | None = None
     banned_calls: list[str] = field(default_factory=list)
     banned_methods: list[str] = field(default_factory=list)
+    banned_aten: list[str] = field(default_factory=list)
     preload: list[str] = field(default_factory=list)
     threads: int = 1
     output_cap: int = 64 * 1024
@@ -97,6 +99,10 @@ class Dispatcher:
         self.last_exception: BaseException | None = None
         self.hits: list[str] = []
         self._torch: Any = None
+        self._view: Any = None
+        self._add_: Any = None
+        self._set_threads: Any = None
+        self._aten_mode: Any = None
 
     # ------------------------------------------------------------------ start-up
     def load(self) -> dict[str, Any]:
@@ -105,10 +111,14 @@ class Dispatcher:
             importlib.import_module(name)
         self._torch = sys.modules.get("torch")
         if self._torch is not None:
-            self._torch.set_num_threads(self.config.threads)
+            # Captured before any student code runs: the timing path uses these originals.
+            self._view, self._add_ = self._torch.Tensor.view, self._torch.Tensor.add_
+            self._set_threads = self._torch.set_num_threads
+            self._set_threads(self.config.threads)
         if self.config.probes_path:
             self.probes = _import_file("assignment_probes", self.config.probes_path)
         guard.install(self.config.banned_calls, self.config.banned_methods, self.config.module_path, self.hits)
+        self._aten_mode = guard.aten_guard(self.config.banned_aten, self.config.module_path, self.hits)
         out = CappedText(self.config.output_cap)
         try:
             with _redirect(out, self.capture):
@@ -136,7 +146,7 @@ class Dispatcher:
         reply: dict[str, Any] = {"ok": True}
         out_blobs: list[bytes] = []
         try:
-            with _redirect(out, self.capture):
+            with _redirect(out, self.capture), self._guarded(str(op)):
                 value = handler(header, list(args), kwargs)
             reply["value"], out_blobs = protocol.encode(value)
             if header.get("return_args"):
@@ -149,6 +159,12 @@ class Dispatcher:
         reply["banned_hits"] = sorted(set(self.hits))
         reply["device"] = device
         return reply, out_blobs
+
+    def _guarded(self, op: str) -> Any:
+        """The banned-operator mode for calls and probes (not timings: they are checked before)."""
+        if self._aten_mode is None or op == "time":
+            return contextlib.nullcontext()
+        return self._aten_mode()
 
     def _student(self) -> ModuleType:
         """The student's module, or the import failure re-raised for this request."""
@@ -174,26 +190,19 @@ class Dispatcher:
         return fn(self._student(), *args, **kwargs)
 
     def _time(self, header: dict[str, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """Run the student's function ``calls`` times on nudged inputs (the trusted side clocks it)."""
         fn = self._function(str(header["fn"]))
-        yard = getattr(self.probes, "YARDSTICKS", {}).get(str(header["yardstick"]))
-        if yard is None:
-            raise LookupError(f"grader bug: no yardstick named {header['yardstick']!r}")
         torch = self._torch
         device = str(header.get("device", "cpu"))
         if device.startswith("cuda"):
             clock: timing.Clock = timing.CudaEventClock(torch.cuda)
         else:
             if torch is not None:
-                torch.set_num_threads(1)
+                self._set_threads(1)
             clock = timing.CpuClock()
-        samples = timing.interleave(
-            lambda: fn(*args, **kwargs),
-            lambda: yard(*args, **kwargs),
-            clock,
-            int(header.get("samples", 15)),
-            int(header.get("warmup", 2)),
-        )
-        return {"student": samples.student, "yardstick": samples.yardstick}
+        nudge = timing.perturbation(args, self._view, self._add_)
+        samples, last = timing.run(fn, args, kwargs, int(header.get("calls", 1)), clock, nudge)
+        return {"samples": samples, "last": last}
 
 
 class _redirect:

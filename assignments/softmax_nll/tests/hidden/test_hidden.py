@@ -480,5 +480,6 @@ def test_backward_edge_shapes(student):
     expect_close(student.call("cross_entropy_backward", one, targets), _ce_grad(one, targets),
                  what="cross_entropy_backward with C = 1", hint="with a single class the loss is constant.")
     empty, none = torch.empty(0, 5, dtype=torch.float64), torch.empty(0, dtype=torch.int64)
-    expect_close(student.call("cross_entropy_backward", empty, none, reduction="sum"), torch.empty(0, 5, dtype=torch.float64),
+    expect_close(student.call("cross_entropy_backward", empty, none, reduction="sum"),
+                 torch.empty(0, 5, dtype=torch.float64),
                  what="cross_entropy_backward on N = 0 rows", hint="an empty batch has an empty (0, C) gradient.")
