@@ -165,6 +165,14 @@ class Student:
         """Call ``fn`` and return everything it gave back (a student exception is data here)."""
         return self._request({"op": "call", "fn": fn, "return_args": return_args}, fn, args, kwargs)
 
+    def call_with_args(self, fn: str, *args: Any, **kwargs: Any) -> tuple[Any, list[Any] | None]:
+        """Like ``call``, and also return the arguments as they were after the call."""
+        outcome = self.outcome(fn, *args, return_args=True, **kwargs)
+        if outcome.error is not None:
+            raise CheckFailed(f"{self.signature(fn, args, kwargs)} raised {outcome.error.describe(self.module_file)}",
+                              _hint_for(outcome.error))
+        return outcome.value, outcome.args_after
+
     def raises(self, exc_type: str, fn: str, *args: Any, **kwargs: Any) -> StudentError:
         """``fn`` raises ``exc_type`` (or a subclass) for these arguments."""
         outcome = self.outcome(fn, *args, **kwargs)
@@ -172,8 +180,9 @@ class Student:
         if outcome.error is None:
             raise CheckFailed(f"{call} returned normally", f"it must raise {exc_type} for this input.")
         if not outcome.error.is_a(exc_type):
+            hint = _hint_for(outcome.error) if outcome.error.is_a("NotImplementedError") else ""
             raise CheckFailed(f"{call} raised {outcome.error.describe(self.module_file)}",
-                              f"it must raise {exc_type} for this input.")
+                              hint or f"it must raise {exc_type} for this input.")
         return outcome.error
 
     def probe(self, name: str, *args: Any, uses: tuple[str, ...], **kwargs: Any) -> Any:
