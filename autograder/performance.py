@@ -34,10 +34,12 @@ from .worker import protocol, timing
 
 __all__ = ["Timing", "Verdict", "judge", "measure", "yardsticks"]
 
-MIN_REQUEST_SECONDS = 0.3
-"""Each timed student request lasts at least this long, so the /proc clock (10 ms ticks) is precise."""
+MIN_REQUEST_SECONDS = 0.25
+"""Each timed student request lasts at least this long, so fixed per-request costs are small."""
 MAX_CALLS = 500
-YARDSTICK_SAMPLES = 15
+CALIBRATION_CALLS = 5
+YARDSTICK_CALLS = 30
+ROUNDS = 5
 
 
 @dataclass
@@ -102,16 +104,23 @@ def _copy(value: Any) -> Any:
     return protocol.decode(tree, blobs, materialize=True)
 
 
-def _run_here(fn: Any, args: list[Any], kwargs: dict[str, Any], device: str, calls: int) -> tuple[list[float], Any]:
-    """Run ``fn`` here (trusted process, one intra-op thread) on nudged copies of the inputs."""
+def _run_here(fn: Any, args: list[Any], kwargs: dict[str, Any], device: str, calls: int) -> tuple[float, Any]:
+    """Run ``fn`` here (trusted process, one intra-op thread) on nudged copies of the inputs.
+
+    Returns seconds per call over the whole loop, nudges included, as the worker's requests
+    are measured, and the last output.
+    """
     args, kwargs = _copy(args), _copy(kwargs)
     nudge = timing.perturbation(args, torch.Tensor.view, torch.Tensor.add_)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    box: list[Any] = []
     try:
-        return timing.run(fn, args, kwargs, calls, _clock(device), nudge, reset_hooks=False)
+        total = _clock(device).measure(lambda: box.append(
+            timing.run(fn, args, kwargs, calls, timing.CpuClock(), nudge, reset_hooks=False)[1]))
     finally:
         torch.set_num_threads(threads)
+    return total / calls, box[0]
 
 
 def _overhead(args: list[Any], kwargs: dict[str, Any], output: Any, device: str) -> float:
@@ -127,7 +136,11 @@ def _overhead(args: list[Any], kwargs: dict[str, Any], output: Any, device: str)
 def _check_last(run: TimedRun, yard: Any, args: list[Any], kwargs: dict[str, Any], device: str,
                 calls: int, what: str) -> None:
     """The last timed call's output equals the yardstick's on the same nudged inputs."""
-    _, expected = _run_here(yard, args, kwargs, device, calls)
+    args, kwargs = _copy(args), _copy(kwargs)
+    nudge = timing.perturbation(args, torch.Tensor.view, torch.Tensor.add_)
+    for i in range(calls if nudge is not None else 0):
+        nudge(i)  # type: ignore[misc]
+    expected = yard(*args, **kwargs)
     if isinstance(expected, torch.Tensor):
         expected = expected.detach().cpu()
     expect_close(run.last, expected, what=f"{what}, the output of the last timed call",
@@ -135,7 +148,7 @@ def _check_last(run: TimedRun, yard: Any, args: list[Any], kwargs: dict[str, Any
 
 
 def measure(student: Student, spec: Assignment, fn: str, yardstick: str, args: tuple[Any, ...],
-            kwargs: dict[str, Any] | None = None, rounds: int = 3, what: str = "") -> Timing:
+            kwargs: dict[str, Any] | None = None, rounds: int = ROUNDS, what: str = "") -> Timing:
     """Time ``fn`` (in the worker) against ``yardstick`` (here), alternating over ``rounds``."""
     kwargs = dict(kwargs or {})
     what = what or fn
@@ -147,15 +160,14 @@ def measure(student: Student, spec: Assignment, fn: str, yardstick: str, args: t
     student.run_timed(fn, args, kwargs, calls=2)
     _, sample_output = _run_here(yard, arg_list, kwargs, device, calls=2)
     overhead = _overhead(arg_list, kwargs, sample_output, device)
-    probe = student.run_timed(fn, args, kwargs, calls=3)
-    per_call = max((probe.trusted_seconds - overhead) / 3, 1e-5)
+    probe = student.run_timed(fn, args, kwargs, calls=CALIBRATION_CALLS)
+    per_call = max((probe.trusted_seconds - overhead) / CALIBRATION_CALLS, 1e-5)
     calls = max(3, min(MAX_CALLS, math.ceil(MIN_REQUEST_SECONDS / per_call)))
     out = Timing([], [], calls, overhead, device)
     for r in range(rounds):
         for role in (("student", "yardstick") if r % 2 == 0 else ("yardstick", "student")):
             if role == "yardstick":
-                samples, _ = _run_here(yard, arg_list, kwargs, device, YARDSTICK_SAMPLES)
-                out.yardstick_per_call.append(float(statistics.median(samples)))
+                out.yardstick_per_call.append(_run_here(yard, arg_list, kwargs, device, YARDSTICK_CALLS)[0])
             else:
                 run = student.run_timed(fn, args, kwargs, calls=calls)
                 _check_last(run, yard, arg_list, kwargs, device, calls, what)

@@ -8,6 +8,7 @@ whole, and a wall-clock deadline per request. Replies are read as framed plain d
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import resource
@@ -403,10 +404,7 @@ _LIVE_WORKERS: set[int] = set()
 def _become_subreaper() -> bool:
     """Make orphaned descendants re-parent to this process (Linux), so none can slip away."""
     try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        return int(libc.prctl(36, 1, 0, 0, 0)) == 0  # PR_SET_CHILD_SUBREAPER
+        return int(_libc().prctl(36, 1, 0, 0, 0)) == 0  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         return False
 
@@ -490,9 +488,30 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+@lru_cache(maxsize=1)
+def _libc() -> Any:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _process_cpu_seconds(pid: int, fields: list[str]) -> float:
+    """A process's CPU time, all threads (exited ones too), in ns precision; /proc ticks as fallback."""
+    clock, ts = ctypes.c_int(), _Timespec()
+    try:
+        libc = _libc()
+        if libc.clock_getcpuclockid(pid, ctypes.byref(clock)) == 0 and libc.clock_gettime(clock, ctypes.byref(ts)) == 0:
+            return ts.tv_sec + ts.tv_nsec * 1e-9
+    except (OSError, AttributeError):
+        pass
+    return sum(int(x) for x in fields[11:13]) / _TICK
+
+
 def _tree_cpu_seconds(root: int) -> float:
-    """utime+stime (+ reaped children's) of ``root`` and every descendant."""
-    total, stack, seen = 0, [root], set()
+    """CPU seconds of ``root`` and every live descendant, plus the reaped children they waited for."""
+    total, stack, seen = 0.0, [root], set()
     while stack:
         pid = stack.pop()
         if pid in seen:
@@ -501,8 +520,8 @@ def _tree_cpu_seconds(root: int) -> float:
         try:
             with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
-            total += sum(int(x) for x in fields[11:15])
+            total += _process_cpu_seconds(pid, fields) + sum(int(x) for x in fields[13:15]) / _TICK
         except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
             continue
         stack += _children(pid)
-    return total / _TICK
+    return total

@@ -279,7 +279,7 @@ def _dec_tensor(n: dict[str, Any], blobs: list[bytes], mat: bool) -> Any:
 
     arr = _dec_array(n, blobs, TENSOR_DTYPES)
     dtype = getattr(torch, _expect(n, "dtype", str))
-    t = torch.from_numpy(arr.copy()).to(dtype)
+    t = torch.from_numpy(arr).to(dtype)  # np.load returned a fresh, writable array: no copy needed
     device = _expect(n, "device", str)
     requires_grad = _expect(n, "requires_grad", bool)
     if mat:
