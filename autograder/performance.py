@@ -32,7 +32,7 @@ from .errors import AuthoringError
 from .student import Student, TimedRun
 from .worker import protocol, timing
 
-__all__ = ["Timing", "Verdict", "judge", "measure", "yardsticks"]
+__all__ = ["Timing", "Verdict", "judge", "measure", "speed_test", "yardsticks"]
 
 MIN_REQUEST_SECONDS = 0.25
 """Each timed student request lasts at least this long, so fixed per-request costs are small."""
@@ -197,3 +197,19 @@ def judge(t: Timing, budget: float, what: str, record: dict[str, Any] | None = N
              f"{verdict.rounds} rounds of {t.calls} calls on {t.device})",
              "vectorize: no Python loops over rows or elements; avoid needless copies and extra passes.")
     return verdict
+
+
+def speed_test(student: Student, spec: Assignment, fn: str, yardstick: str, args: tuple[Any, ...],
+               expected: Any, budget: str, record: dict[str, Any], kwargs: dict[str, Any] | None = None) -> Verdict:
+    """The body of a performance test: correct first (against ``expected``), then measured and judged.
+
+    ``budget`` names the entry of ``[performance.budgets]`` in assignment.toml.
+    """
+    shapes = ", ".join("x".join(map(str, a.shape)) for a in args if isinstance(a, torch.Tensor))
+    what = f"{fn} on inputs of shape {shapes}"
+    expect_close(student.call(fn, *args, **(kwargs or {})), expected, what=what,
+                 hint="it must be correct before it is timed.")
+    if budget not in spec.budgets:
+        raise AuthoringError(str(spec.folder / "assignment.toml"), f"no budget {budget!r} in [performance.budgets]")
+    timing = measure(student, spec, fn, yardstick, args, kwargs, what=what)
+    return judge(timing, spec.budgets[budget], what, record=record)
