@@ -43,6 +43,8 @@ class Limits:
     """Largest file the worker may write (RLIMIT_FSIZE)."""
     open_files: int = 128
     """Open file descriptors (RLIMIT_NOFILE)."""
+    tmp_mb: int = 64
+    """Size of the sandbox's private /tmp (bubblewrap level), so a student cannot fill the disk."""
     output_kb: int = 64
     """Captured stdout/stderr kept per request; the rest is dropped."""
     reply_mb: int = 256

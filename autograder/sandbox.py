@@ -176,13 +176,15 @@ class Worker:
             raise GraderError(f"cannot start the worker ({self.isolation}): {exc}") from exc
         _LIVE_WORKERS.add(self.proc.pid)
         try:
-            deadline = time.monotonic() + START_SECONDS + self.limits.call_seconds
-            reply = self._read(deadline, during="importing your module")
-        except WorkerCrash as crash:
-            diagnostics = self._stderr_text()
-            if diagnostics and "Traceback" not in diagnostics:
-                raise GraderError(f"the {self.isolation} worker failed to start: {diagnostics}") from crash
-            raise
+            hello = self._read(time.monotonic() + START_SECONDS, during="starting")
+        except (WorkerCrash, ProtocolError) as crash:
+            # Nothing of the student's has run yet: this is the grader's (or the machine's) failure.
+            raise GraderError(f"the {self.isolation} worker failed to start ({crash}): "
+                              f"{self._stderr_text() or 'no output'}") from crash
+        if hello.header.get("op") != "hello":
+            raise GraderError(f"the {self.isolation} worker did not say hello: {hello.header}")
+        deadline = time.monotonic() + START_SECONDS + self.limits.call_seconds
+        reply = self._read(deadline, during="importing your module")
         self.start_seconds = time.monotonic() - started
         if reply.header.get("op") != "ready":
             raise ProtocolError("the first message was not 'ready'")
@@ -261,11 +263,14 @@ class Worker:
         python = [sys.executable, "-I", "-c", BOOT, str(config_path), str(config_path.parent)]
         if self.isolation == "plain":
             return python
+        # Mount order matters: the private /tmp first, so a Python environment that lives under
+        # /tmp on the host is bound on top of it rather than hidden by it.
         cmd = [
             "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
+            "--size", str(self.limits.tmp_mb << 20), "--tmpfs", "/tmp",
             *_ro_runtime_binds(),
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--proc", "/proc", "--dev", "/dev",
             "--ro-bind", str(self.stage.submission_dir), f"{SANDBOX_ROOT}/submission",
             "--ro-bind", str(self.stage.runtime_dir), f"{SANDBOX_ROOT}/runtime",
             "--chdir", f"{SANDBOX_ROOT}/submission",

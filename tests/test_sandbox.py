@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from autograder import assignment, sandbox
-from autograder.errors import WorkerCrash
+from autograder.errors import GraderError, WorkerCrash
 from autograder.static_checks import Report
 from autograder.student import SandboxTransport, Student
 from autograder.worker import protocol
@@ -154,3 +154,37 @@ def write(path):
 def test_worker_crash_carries_its_timeout_flag():
     crash = WorkerCrash("x", timed_out=True)
     assert crash.timed_out and "x" in str(crash)
+
+
+@pytest.mark.skipif(not sandbox.bubblewrap_works(), reason="bubblewrap is not available on this machine")
+def test_private_tmp_is_capped_so_the_disk_cannot_fill(make_student):
+    """Many files, each under the per-file limit: the private /tmp runs out (ENOSPC), not the disk."""
+    source = '''def fill():
+    written = 0
+    try:
+        for i in range(1000):
+            with open(f"/tmp/fill{i}", "wb") as fh:
+                for _ in range(8):
+                    fh.write(b"x" * (1 << 20))
+                    fh.flush()
+                    written += 1 << 20
+    except OSError as exc:
+        return ["stopped", written, exc.errno]
+    return ["not stopped", written, 0]
+'''
+    student = make_student(source, "bubblewrap")
+    verdict, written, errno = student.call("fill")
+    assert verdict == "stopped" and errno == 28 and written <= LIMITS.tmp_mb << 20  # ENOSPC within the cap
+
+
+@pytest.mark.parametrize("level", isolation_levels())
+def test_a_runtime_that_cannot_start_is_a_grader_error_not_a_zero(tmp_path, level):
+    """Before the worker says hello no student code has run: a death then is the grader's failure."""
+    stage = sandbox.prepare_stage(tmp_path / "stage", SPEC, b"def f():\n    return 1\n", ("torch",))
+    (stage.runtime_dir / "agworker" / "serve.py").write_text("raise SystemExit(1)\n")
+    worker = sandbox.Worker(stage, LIMITS, level)
+    try:
+        with pytest.raises(GraderError, match="worker failed to start"):
+            worker.start()
+    finally:
+        worker.close()

@@ -106,7 +106,12 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ start-up
     def load(self) -> dict[str, Any]:
-        """Import the runtime, the probes, the guard and the student's module, in that order."""
+        """Prepare the runtime, then import the student's module."""
+        self.prepare()
+        return self.import_student()
+
+    def prepare(self) -> None:
+        """Import the runtime and the probes and install the guards: grader code only."""
         for name in self.config.preload:
             importlib.import_module(name)
         self._torch = sys.modules.get("torch")
@@ -119,6 +124,9 @@ class Dispatcher:
             self.probes = _import_file("assignment_probes", self.config.probes_path)
         guard.install(self.config.banned_calls, self.config.banned_methods, self.config.module_path, self.hits)
         self._aten_mode = guard.aten_guard(self.config.banned_aten, self.config.module_path, self.hits)
+
+    def import_student(self) -> dict[str, Any]:
+        """Import the student's module; any failure is recorded as the student's import error."""
         out = CappedText(self.config.output_cap)
         try:
             with _redirect(out, self.capture):
@@ -243,7 +251,9 @@ def main(config_path: str) -> None:
         os.dup2(devnull, fd)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     dispatcher = Dispatcher(config)
-    protocol.write_message(proto_out, dispatcher.load())
+    dispatcher.prepare()
+    protocol.write_message(proto_out, {"op": "hello"})  # the runtime works; no student code has run yet
+    protocol.write_message(proto_out, dispatcher.import_student())
     while True:
         try:
             header, blobs = protocol.read_message(proto_in)
