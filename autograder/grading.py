@@ -107,6 +107,8 @@ def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionE
         finally:
             transport.close()
         extra["worker_starts"] = transport.starts
+        extra["process_limit"] = (f"cgroup pids.max={spec.limits.processes}" if transport.process_cap
+                                  else "unavailable here (no writable pids cgroup)")
         extra["worker_start_seconds"] = [round(s, 3) for s in transport.start_seconds]
         import_stdout = str(transport.ready.get("stdout", ""))
     errors = list(ctx.collection_errors) + [f"{t.nodeid}: {t.grader_error}" for t in ctx.results if t.grader_error]

@@ -8,6 +8,7 @@ whole, and a wall-clock deadline per request. Replies are read as framed plain d
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -157,6 +158,8 @@ class Worker:
     _stderr: Any = None
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     """Marks the worker's environment, so escaped descendants can be found and killed."""
+    cgroup: Path | None = None
+    """The worker's own pids cgroup (process cap, and a complete list of its processes), if available."""
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> dict[str, Any]:
@@ -165,6 +168,7 @@ class Worker:
         cmd = self._command(config_path)
         self._stderr = tempfile.TemporaryFile()
         _become_subreaper()
+        self.cgroup = _make_cgroup(self.token, self.limits.processes)
         started = time.monotonic()
         try:
             self.proc = subprocess.Popen(
@@ -196,7 +200,8 @@ class Worker:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        _kill_group(proc, self.token)
+        _kill_group(proc, self.token, self.cgroup)
+        self.cgroup = None
         for stream in (proc.stdin, proc.stdout):
             try:
                 if stream:
@@ -308,6 +313,9 @@ class Worker:
             pairs.append((resource.RLIMIT_AS, lim.memory_mb * mb))
         for which, value in pairs:
             resource.setrlimit(which, (value, value))
+        if self.cgroup is not None:
+            with open(self.cgroup / "cgroup.procs", "w", encoding="ascii") as fh:
+                fh.write(str(os.getpid()))
 
     def _write(self, header: dict[str, Any], blobs: list[bytes], deadline: float) -> None:
         """Write a request without blocking past the deadline."""
@@ -414,7 +422,49 @@ def _become_subreaper() -> bool:
         return False
 
 
-def _kill_group(proc: subprocess.Popen[bytes], token: str) -> None:
+CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+
+
+def _make_cgroup(token: str, processes: int) -> Path | None:
+    """A pids cgroup capped at ``processes`` for one worker, or None where cgroups are not writable."""
+    for root in CGROUP_ROOTS:
+        if not (root / "cgroup.procs").exists() or not os.access(root, os.W_OK):
+            continue
+        if root == Path("/sys/fs/cgroup") and "pids" not in _read(root / "cgroup.subtree_control"):
+            continue
+        group = root / f"autograder-{token}"
+        try:
+            group.mkdir()
+            (group / "pids.max").write_text(str(processes), encoding="ascii")
+            return group
+        except OSError:
+            with contextlib.suppress(OSError):
+                group.rmdir()
+    return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii")
+    except OSError:
+        return ""
+
+
+def _drain_cgroup(group: Path) -> None:
+    """Kill every process left in the worker's cgroup, then remove it."""
+    for _ in range(50):
+        pids = [int(p) for p in _read(group / "cgroup.procs").split()]
+        if not pids:
+            break
+        for pid in pids:
+            _kill(pid)
+            _reap(pid)
+        time.sleep(0.02)
+    with contextlib.suppress(OSError):
+        group.rmdir()
+
+
+def _kill_group(proc: subprocess.Popen[bytes], token: str, group: Path | None = None) -> None:
     """SIGKILL the worker, its process group, every descendant and anything carrying its token; reap."""
     doomed = _descendants(proc.pid)
     try:
@@ -428,6 +478,8 @@ def _kill_group(proc: subprocess.Popen[bytes], token: str) -> None:
     except subprocess.TimeoutExpired:  # pragma: no cover - a zombie that will not die
         pass
     _LIVE_WORKERS.discard(proc.pid)
+    if group is not None:
+        _drain_cgroup(group)
     for _ in range(3):
         strays = [p for p in _children(os.getpid()) if p not in _LIVE_WORKERS] + _carrying(token)
         if not strays:

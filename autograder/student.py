@@ -105,6 +105,8 @@ class SandboxTransport:
     starts: int = 0
     start_seconds: list[float] = field(default_factory=list)
     ready: dict[str, Any] = field(default_factory=dict)
+    process_cap: bool = False
+    """Whether the last worker ran under a pids cgroup (a hard cap on its processes)."""
 
     def exchange(self, header: dict[str, Any], blobs: list[bytes], timeout: float | None = None) -> Reply:
         """One request to a live worker; a crash is raised once and a fresh worker serves the next."""
@@ -133,6 +135,7 @@ class SandboxTransport:
             )
             raise self.import_crash from None
         self.start_seconds.append(worker.start_seconds)
+        self.process_cap = worker.cgroup is not None
         self.worker = worker
 
     def close(self) -> None:

@@ -162,4 +162,5 @@ def _public_local(spec: assignment.Assignment) -> Check:
 
 def _row(check: Check) -> str:
     score = f"{check.score:g} / {check.max_score:g}" if check.score is not None else ""
-    return f"{'ok ' if check.ok else 'BAD'}  {check.submission:<34} {score:>13}  {check.note}"
+    width = 44
+    return f"{'ok ' if check.ok else 'BAD'}  {check.submission:<{width}} {score:>13}  {check.note}"

@@ -641,10 +641,13 @@ def _snoop(max_dirs=30000, max_seconds=3.0):
     return found
 
 
+_START = _time.monotonic()
 _FOUND = sorted(set(_snoop()))
-print("AG-SNOOP found:", _FOUND)
+print("AG-SNOOP found:", _FOUND[:50])
 _STOLEN = None
 for _path in _FOUND:
+    if _time.monotonic() - _START > 4.0:  # stay well inside the grader's import limit on any machine
+        break
     try:
         with open(_path, encoding="utf-8") as _fh:
             _text = _fh.read()
@@ -681,7 +684,7 @@ def test_hidden_tests_are_not_on_the_sandbox_filesystem(grade: GradeFn,
     g = grade(_snooping_source(reference_source("softmax_nll")), select=select(*SOFTMAX_TESTS, *HONEST_TESTS),
               isolation="bubblewrap")
     assert_honest_only(g, SOFTMAX_TESTS, HONEST_TESTS, r"element\(s\) are wrong beyond rtol=")
-    assert "AG-SNOOP found: []" in g.data["output"]
+    assert "AG-SNOOP found: []" in g.data["output"]  # the first 50 found are printed; none under bubblewrap
     text = json.dumps(g.data)
     for leak in ("test_hidden", "BEGIN SOLUTION", "AG-SNOOP hidden", "AG-SNOOP reference"):
         assert leak not in text

@@ -188,3 +188,32 @@ def test_a_runtime_that_cannot_start_is_a_grader_error_not_a_zero(tmp_path, leve
             worker.start()
     finally:
         worker.close()
+
+
+@pytest.mark.parametrize("level", isolation_levels())
+def test_fork_bomb_is_capped_and_cleaned_up(make_student, level):
+    """At most 500 forks (so the test is safe anywhere); with a pids cgroup the cap stops it far earlier."""
+    source = '''import os, time
+def bomb():
+    made = 0
+    try:
+        for _ in range(500):
+            if os.fork() == 0:
+                time.sleep(120)
+                os._exit(0)
+            made += 1
+    except OSError:
+        pass
+    return made
+def ok():
+    return 7
+'''
+    student = make_student(source, level)
+    made = student.call("bomb")
+    transport = student.transport
+    if transport.process_cap:  # type: ignore[attr-defined]
+        assert made < LIMITS.processes
+    assert student.call("ok") == 7
+    token = transport.worker.token  # type: ignore[attr-defined]
+    transport.close()
+    assert not sandbox._carrying(token)
