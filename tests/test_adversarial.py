@@ -636,8 +636,8 @@ def _snoop(max_dirs=30000, max_seconds=3.0):
             dirnames[:] = [d for d in dirnames if d not in ("site-packages", "node_modules", ".git")]
             if _os.path.basename(real) == "solutions":
                 found.append(real)
-            found += [_os.path.join(real, f) for f in filenames
-                      if f in _WANTED and _os.path.join(real, f) != me]
+            found += [_os.path.join(real, f) for f in filenames  # regular files only: a FIFO would block
+                      if f in _WANTED and _os.path.join(real, f) != me and _os.path.isfile(_os.path.join(real, f))]
     return found
 
 
