@@ -22,6 +22,7 @@ from . import __version__, assignment, intake, results, sandbox, static_checks
 from .errors import GraderError, SubmissionError, UsageError
 from .pytest_plugin import CATEGORIES, GradingContext, GradingPlugin
 from .student import SandboxTransport, Student
+from .worker.timing import fix_allocator
 
 __all__ = ["Grading", "grade", "resolve_device"]
 
@@ -65,6 +66,7 @@ def grade(
 ) -> Grading:
     """Grade one submission and write results.json; UsageError for bad arguments."""
     started = time.monotonic()
+    fix_allocator()
     spec = assignment.load(assignment_name)
     device = resolve_device(device)
     level = sandbox.choose_isolation(isolation)

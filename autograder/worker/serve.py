@@ -250,6 +250,7 @@ def main(config_path: str) -> None:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    timing.fix_allocator()
     dispatcher = Dispatcher(config)
     dispatcher.prepare()
     protocol.write_message(proto_out, {"op": "hello"})  # the runtime works; no student code has run yet
