@@ -452,16 +452,20 @@ def _read(path: Path) -> str:
 
 def _drain_cgroup(group: Path) -> None:
     """Kill every process left in the worker's cgroup, then remove it."""
-    for _ in range(50):
+    for _ in range(250):
         pids = [int(p) for p in _read(group / "cgroup.procs").split()]
-        if not pids:
-            break
         for pid in pids:
             _kill(pid)
             _reap(pid)
+        if not pids:
+            try:
+                group.rmdir()  # EBUSY while killed processes are still exiting: try again shortly
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                pass
         time.sleep(0.02)
-    with contextlib.suppress(OSError):
-        group.rmdir()
 
 
 def _kill_group(proc: subprocess.Popen[bytes], token: str, group: Path | None = None) -> None:

@@ -215,5 +215,7 @@ def ok():
         assert made < LIMITS.processes
     assert student.call("ok") == 7
     token = transport.worker.token  # type: ignore[attr-defined]
+    group = transport.worker.cgroup  # type: ignore[attr-defined]
     transport.close()
     assert not sandbox._carrying(token)
+    assert group is None or not group.exists()
