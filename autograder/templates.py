@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from pathlib import Path
 
 from . import assignment
 from .errors import AuthoringError
@@ -99,8 +98,3 @@ def diff(name: str) -> str:
     fresh = stub_source(spec.solution_file.read_text(encoding="utf-8"), name, str(spec.solution_file))
     current = spec.template_file.read_text(encoding="utf-8") if spec.template_file.is_file() else ""
     return "".join(difflib.unified_diff(current.splitlines(True), fresh.splitlines(True), "committed", "fresh"))
-
-
-def stub_path(name: str) -> Path:
-    """Where the committed stub of ``name`` lives."""
-    return assignment.load(name).template_file
