@@ -29,7 +29,7 @@ import torch
 from .assignment import Assignment
 from .compare import expect_close, fail
 from .errors import AuthoringError
-from .student import Student, TimedRun
+from .student import Student
 from .worker import protocol, timing
 
 __all__ = ["Timing", "Verdict", "judge", "measure", "speed_test", "yardsticks"]
@@ -98,10 +98,11 @@ def _clock(device: str) -> timing.Clock:
     return timing.CudaEventClock(torch.cuda) if device.startswith("cuda") else timing.CpuClock()
 
 
-def _copy(value: Any) -> Any:
-    """An independent copy (tensors cloned) of decoded arguments."""
-    tree, blobs = protocol.encode(value)
-    return protocol.decode(tree, blobs, materialize=True)
+def _nudgeable(args: list[Any], kwargs: dict[str, Any], device: str) -> tuple[list[Any], dict[str, Any], Any]:
+    """Independent copies of the inputs on ``device`` (as the worker materialises them), and their nudge."""
+    tree, blobs = protocol.encode([args, kwargs], device=device)
+    args, kwargs = protocol.decode(tree, blobs, materialize=True)
+    return args, kwargs, timing.perturbation(args, torch.Tensor.view, torch.Tensor.add_)
 
 
 def _run_here(fn: Any, args: list[Any], kwargs: dict[str, Any], device: str, calls: int) -> tuple[float, Any]:
@@ -110,8 +111,7 @@ def _run_here(fn: Any, args: list[Any], kwargs: dict[str, Any], device: str, cal
     Returns seconds per call over the whole loop, nudges included, as the worker's requests
     are measured, and the last output.
     """
-    args, kwargs = _copy(args), _copy(kwargs)
-    nudge = timing.perturbation(args, torch.Tensor.view, torch.Tensor.add_)
+    args, kwargs, nudge = _nudgeable(args, kwargs, device)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     box: list[Any] = []
@@ -133,18 +133,13 @@ def _overhead(args: list[Any], kwargs: dict[str, Any], output: Any, device: str)
     return float(decode + encode)
 
 
-def _check_last(run: TimedRun, yard: Any, args: list[Any], kwargs: dict[str, Any], device: str,
-                calls: int, what: str) -> None:
-    """The last timed call's output equals the yardstick's on the same nudged inputs."""
-    args, kwargs = _copy(args), _copy(kwargs)
-    nudge = timing.perturbation(args, torch.Tensor.view, torch.Tensor.add_)
+def _expected_last(yard: Any, args: list[Any], kwargs: dict[str, Any], device: str, calls: int) -> Any:
+    """The yardstick's output on the inputs as the last of ``calls`` timed calls sees them."""
+    args, kwargs, nudge = _nudgeable(args, kwargs, device)
     for i in range(calls if nudge is not None else 0):
-        nudge(i)  # type: ignore[misc]
+        nudge(i)
     expected = yard(*args, **kwargs)
-    if isinstance(expected, torch.Tensor):
-        expected = expected.detach().cpu()
-    expect_close(run.last, expected, what=f"{what}, the output of the last timed call",
-                 hint="return the real result of every call (no caching of earlier answers).")
+    return expected.detach().cpu() if isinstance(expected, torch.Tensor) else expected
 
 
 def measure(student: Student, spec: Assignment, fn: str, yardstick: str, args: tuple[Any, ...],
@@ -164,13 +159,15 @@ def measure(student: Student, spec: Assignment, fn: str, yardstick: str, args: t
     per_call = max((probe.trusted_seconds - overhead) / CALIBRATION_CALLS, 1e-5)
     calls = max(3, min(MAX_CALLS, math.ceil(MIN_REQUEST_SECONDS / per_call)))
     out = Timing([], [], calls, overhead, device)
+    expected = _expected_last(yard, arg_list, kwargs, device, calls)
     for r in range(rounds):
         for role in (("student", "yardstick") if r % 2 == 0 else ("yardstick", "student")):
             if role == "yardstick":
                 out.yardstick_per_call.append(_run_here(yard, arg_list, kwargs, device, YARDSTICK_CALLS)[0])
             else:
                 run = student.run_timed(fn, args, kwargs, calls=calls)
-                _check_last(run, yard, arg_list, kwargs, device, calls, what)
+                expect_close(run.last, expected, what=f"{what}, the output of the last timed call",
+                             hint="return the real result of every call (no caching of earlier answers).")
                 out.student_per_call.append(max((run.trusted_seconds - overhead) / calls, 1e-9))
                 out.reported += run.samples
     return out
