@@ -158,11 +158,7 @@ class Student:
     # ------------------------------------------------------------------ calls
     def call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
         """Call ``fn`` and return its value; any failure fails the test with the student's error."""
-        outcome = self.outcome(fn, *args, **kwargs)
-        if outcome.error is not None:
-            raise CheckFailed(f"{self.signature(fn, args, kwargs)} raised {outcome.error.describe(self.module_file)}",
-                              _hint_for(outcome.error))
-        return outcome.value
+        return self._succeeded(fn, args, kwargs, return_args=False).value
 
     def outcome(self, fn: str, *args: Any, return_args: bool = False, **kwargs: Any) -> Outcome:
         """Call ``fn`` and return everything it gave back (a student exception is data here)."""
@@ -170,11 +166,16 @@ class Student:
 
     def call_with_args(self, fn: str, *args: Any, **kwargs: Any) -> tuple[Any, list[Any] | None]:
         """Like ``call``, and also return the arguments as they were after the call."""
-        outcome = self.outcome(fn, *args, return_args=True, **kwargs)
+        outcome = self._succeeded(fn, args, kwargs, return_args=True)
+        return outcome.value, outcome.args_after
+
+    def _succeeded(self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any], return_args: bool) -> Outcome:
+        """The outcome of a call that must not raise; a student exception fails the test with a hint."""
+        outcome = self.outcome(fn, *args, return_args=return_args, **kwargs)
         if outcome.error is not None:
             raise CheckFailed(f"{self.signature(fn, args, kwargs)} raised {outcome.error.describe(self.module_file)}",
                               _hint_for(outcome.error))
-        return outcome.value, outcome.args_after
+        return outcome
 
     def raises(self, exc_type: str, fn: str, *args: Any, **kwargs: Any) -> StudentError:
         """``fn`` raises ``exc_type`` (or a subclass) for these arguments."""

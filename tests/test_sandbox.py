@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,8 +49,9 @@ def test_round_trip_and_student_errors(make_student, level):
 
 @pytest.mark.parametrize("level", isolation_levels())
 def test_timeout_kills_the_whole_group_and_a_fresh_worker_follows(make_student, level, tmp_path):
+    marker = f"300.{secrets.randbelow(10**6):06d}"  # unique: parallel tests must not see each other's sleeper
     source = ("import os, time, subprocess\n"
-              "def hang():\n    subprocess.Popen(['sleep', '300'])\n    while True:\n        pass\n"
+              f"def hang():\n    subprocess.Popen(['sleep', '{marker}'])\n    while True:\n        pass\n"
               "def pid():\n    return os.getpid()\n")
     student = make_student(source, level)
     first = student.transport.worker  # type: ignore[attr-defined]
@@ -60,7 +62,7 @@ def test_timeout_kills_the_whole_group_and_a_fresh_worker_follows(make_student, 
     assert first is None or not first.alive
     assert isinstance(student.call("pid"), int)
     assert student.transport.starts == 2  # type: ignore[attr-defined]
-    assert not _processes_running("sleep 300")
+    assert not _processes_running(f"sleep {marker}")
 
 
 def _processes_running(cmdline: str) -> bool:
