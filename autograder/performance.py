@@ -32,7 +32,7 @@ from .errors import AuthoringError
 from .student import Student
 from .worker import protocol, timing
 
-__all__ = ["Timing", "Verdict", "judge", "measure", "speed_test", "yardsticks"]
+__all__ = ["Scaling", "Timing", "Verdict", "judge", "measure", "scaling", "scaling_test", "speed_test", "yardsticks"]
 
 MIN_REQUEST_SECONDS = 0.25
 """Each timed student request lasts at least this long, so fixed per-request costs are small."""
@@ -143,8 +143,13 @@ def _expected_last(yard: Any, args: list[Any], kwargs: dict[str, Any], device: s
 
 
 def measure(student: Student, spec: Assignment, fn: str, yardstick: str, args: tuple[Any, ...],
-            kwargs: dict[str, Any] | None = None, rounds: int = ROUNDS, what: str = "") -> Timing:
-    """Time ``fn`` (in the worker) against ``yardstick`` (here), alternating over ``rounds``."""
+            kwargs: dict[str, Any] | None = None, rounds: int = ROUNDS, what: str = "",
+            uses: tuple[str, ...] = ()) -> Timing:
+    """Time ``fn`` (in the worker) against ``yardstick`` (here), alternating over ``rounds``.
+
+    With ``uses``, ``fn`` is a probe running those student functions (see ``Student.run_timed``);
+    the yardstick then takes the probe's arguments.
+    """
     kwargs = dict(kwargs or {})
     what = what or fn
     device = student.device
@@ -152,10 +157,10 @@ def measure(student: Student, spec: Assignment, fn: str, yardstick: str, args: t
     if yard is None:
         raise AuthoringError(str(spec.probes_file), f"no yardstick named {yardstick!r} in YARDSTICKS")
     arg_list = list(args)
-    student.run_timed(fn, args, kwargs, calls=2)
+    student.run_timed(fn, args, kwargs, calls=2, uses=uses)
     _, sample_output = _run_here(yard, arg_list, kwargs, device, calls=2)
     overhead = _overhead(arg_list, kwargs, sample_output, device)
-    probe = student.run_timed(fn, args, kwargs, calls=CALIBRATION_CALLS)
+    probe = student.run_timed(fn, args, kwargs, calls=CALIBRATION_CALLS, uses=uses)
     per_call = max((probe.trusted_seconds - overhead) / CALIBRATION_CALLS, 1e-5)
     calls = max(3, min(MAX_CALLS, math.ceil(MIN_REQUEST_SECONDS / per_call)))
     out = Timing([], [], calls, overhead, device)
@@ -165,7 +170,7 @@ def measure(student: Student, spec: Assignment, fn: str, yardstick: str, args: t
             if role == "yardstick":
                 out.yardstick_per_call.append(_run_here(yard, arg_list, kwargs, device, YARDSTICK_CALLS)[0])
             else:
-                run = student.run_timed(fn, args, kwargs, calls=calls)
+                run = student.run_timed(fn, args, kwargs, calls=calls, uses=uses)
                 expect_close(run.last, expected, what=f"{what}, the output of the last timed call",
                              hint="return the real result of every call (no caching of earlier answers).")
                 out.student_per_call.append(max((run.trusted_seconds - overhead) / calls, 1e-9))
@@ -197,16 +202,68 @@ def judge(t: Timing, budget: float, what: str, record: dict[str, Any] | None = N
 
 
 def speed_test(student: Student, spec: Assignment, fn: str, yardstick: str, args: tuple[Any, ...],
-               expected: Any, budget: str, record: dict[str, Any], kwargs: dict[str, Any] | None = None) -> Verdict:
+               expected: Any, budget: str, record: dict[str, Any], kwargs: dict[str, Any] | None = None,
+               uses: tuple[str, ...] = ()) -> Verdict:
     """The body of a performance test: correct first (against ``expected``), then measured and judged.
 
-    ``budget`` names the entry of ``[performance.budgets]`` in assignment.toml.
+    ``budget`` names the entry of ``[performance.budgets]`` in assignment.toml. With ``uses``,
+    ``fn`` is a probe that runs those student functions (classes, graphs).
     """
     shapes = ", ".join("x".join(map(str, a.shape)) for a in args if isinstance(a, torch.Tensor))
-    what = f"{fn} on inputs of shape {shapes}"
-    expect_close(student.call(fn, *args, **(kwargs or {})), expected, what=what,
-                 hint="it must be correct before it is timed.")
-    if budget not in spec.budgets:
-        raise AuthoringError(str(spec.folder / "assignment.toml"), f"no budget {budget!r} in [performance.budgets]")
-    timing = measure(student, spec, fn, yardstick, args, kwargs, what=what)
+    what = f"{', '.join(uses) if uses else fn} on inputs of shape {shapes}" if shapes else (", ".join(uses) or fn)
+    got = student.probe(fn, *args, uses=uses, **(kwargs or {})) if uses else student.call(fn, *args, **(kwargs or {}))
+    expect_close(got, expected, what=what, hint="it must be correct before it is timed.")
+    _budget(spec, budget)
+    timing = measure(student, spec, fn, yardstick, args, kwargs, what=what, uses=uses)
     return judge(timing, spec.budgets[budget], what, record=record)
+
+
+def _budget(spec: Assignment, name: str) -> float:
+    """The ``[performance.budgets]`` entry ``name`` of assignment.toml (an authoring error if missing)."""
+    if name not in spec.budgets:
+        raise AuthoringError(str(spec.folder / "assignment.toml"), f"no budget {name!r} in [performance.budgets]")
+    return spec.budgets[name]
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How a probe's cost grows with its size argument, on the trusted clock."""
+
+    sizes: tuple[int, int]
+    seconds: tuple[float, float]
+    """Median trusted seconds per run at each size."""
+    exponent: float
+    """log(t2 / t1) / log(n2 / n1): 1 for linear, 2 for quadratic."""
+    max_exponent: float
+    passed: bool
+
+
+def scaling(student: Student, probe: str, uses: tuple[str, ...], sizes: tuple[int, int],
+            args: tuple[Any, ...] = (), rounds: int = ROUNDS, timeout: float | None = None) -> tuple[float, float]:
+    """Median trusted seconds of ``probe(size, *args)`` at both sizes, alternating over ``rounds``."""
+    student.run_timed(probe, (sizes[0], *args), {}, calls=1, uses=uses, timeout=timeout)  # warm-up
+    runs: dict[int, list[float]] = {n: [] for n in sizes}
+    for r in range(rounds):
+        for n in (sizes if r % 2 == 0 else sizes[::-1]):
+            run = student.run_timed(probe, (n, *args), {}, calls=1, uses=uses, timeout=timeout)
+            runs[n].append(run.trusted_seconds)
+    return statistics.median(runs[sizes[0]]), statistics.median(runs[sizes[1]])
+
+
+def scaling_test(student: Student, spec: Assignment, probe: str, uses: tuple[str, ...], sizes: tuple[int, int],
+                 budget: str, record: dict[str, Any], args: tuple[Any, ...] = (), timeout: float | None = None,
+                 hint: str = "visit each node and edge a constant number of times: no list.remove, `in` on lists, "
+                             "or rescans.") -> Scaling:
+    """The body of a scaling test: pass if the cost grows no faster than ``size ** budget``.
+
+    ``budget`` names a maximum exponent in ``[performance.budgets]`` (e.g. 1.5 between n and 4n).
+    """
+    limit = _budget(spec, budget)
+    t1, t2 = scaling(student, probe, uses, sizes, args, timeout=timeout)
+    exponent = math.log(max(t2, 1e-9) / max(t1, 1e-9)) / math.log(sizes[1] / sizes[0])
+    result = Scaling(sizes, (round(t1, 6), round(t2, 6)), round(exponent, 3), limit, exponent <= limit)
+    record.update(asdict(result))
+    if not result.passed:
+        fail(", ".join(uses), f"its running time grew as n^{exponent:.2f} from n = {sizes[0]} to n = {sizes[1]} "
+             f"({t1 * 1e3:.0f} ms to {t2 * 1e3:.0f} ms; allowed: n^{limit:g})", hint)
+    return result

@@ -200,10 +200,19 @@ class Student:
         return outcome.value
 
     def run_timed(self, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any], calls: int,
-                  timeout: float | None = None) -> TimedRun:
-        """Run ``fn`` ``calls`` times in the worker on nudged inputs, clocked by the grader."""
-        header = {"op": "time", "fn": fn, "calls": calls}
-        outcome, reply = self._exchange(header, fn, args, kwargs, timeout)
+                  timeout: float | None = None, uses: tuple[str, ...] = ()) -> TimedRun:
+        """Run ``fn`` ``calls`` times in the worker on nudged inputs, clocked by the grader.
+
+        With ``uses``, ``fn`` names a probe that runs those functions of the student's (for
+        classes and graphs, which cannot cross the wire).
+        """
+        if uses:
+            for name in uses:
+                self._check_static(name)
+            header: dict[str, Any] = {"op": "time", "probe": fn, "uses": list(uses), "calls": calls}
+            outcome, reply = self._exchange(header, None, args, kwargs, timeout)
+        else:
+            outcome, reply = self._exchange({"op": "time", "fn": fn, "calls": calls}, fn, args, kwargs, timeout)
         if outcome.error is not None:
             raise CheckFailed(f"timing {self.signature(fn, args, kwargs)}: it raised "
                               f"{outcome.error.describe(self.module_file)}", "it must run correctly first.")
@@ -246,7 +255,7 @@ class Student:
         tree_args, blobs = protocol.encode(list(args), device=self.device)
         tree_kwargs, blobs = protocol.encode(dict(kwargs), device=self.device, blobs=blobs)
         request = dict(header, args=tree_args, kwargs=tree_kwargs, device=self.device)
-        what = self.signature(fn, args, kwargs) if fn else f"probe {header.get('probe')}"
+        what = self.signature(fn, args, kwargs) if fn else f"running your {', '.join(header.get('uses', []))}"
         try:
             reply = self.transport.exchange(request, blobs, timeout)
         except WorkerCrash as crash:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -130,3 +131,44 @@ def test_measure_judges_honest_slow_and_memoised_code(tmp_path, batch):
     (tmp_path / "c").mkdir()
     with pytest.raises(CheckFailed, match="the output of the last timed call"):
         performance.measure(_local_student(tmp_path / "c", MEMO), SPEC, "cross_entropy", "cross_entropy", batch)
+
+
+PROBES = '''
+def visit_all(module, n):
+    """Runs the student's visit over n items."""
+    return module.visit(n)
+'''
+LINEAR = "def visit(n):\n    seen = set()\n    for i in range(n):\n        seen.add(i)\n    return len(seen)\n"
+QUADRATIC = "def visit(n):\n    seen = []\n    for i in range(n):\n        if i not in seen:\n            seen.append(i)\n    return len(seen)\n"
+
+
+def _probing_student(tmp_path: Path, source: str) -> Student:
+    (tmp_path / "softmax_nll.py").write_text(source)
+    (tmp_path / "probes.py").write_text(PROBES)
+    config = local_config(tmp_path / "softmax_nll.py", "softmax_nll", tmp_path / "probes.py", (), (), ())
+    return Student(LocalTransport(config), static_checks.Report(), SPEC.module_file)
+
+
+@pytest.mark.parametrize("source,low,high", [(LINEAR, 0.6, 1.5), (QUADRATIC, 1.7, 2.4)], ids=["linear", "quadratic"])
+def test_scaling_exponent_is_measured_through_a_probe(tmp_path, source, low, high):
+    student = _probing_student(tmp_path, source)
+    t1, t2 = performance.scaling(student, "visit_all", ("visit",), (4000, 16000), rounds=3)
+    exponent = math.log(t2 / t1) / math.log(4)
+    assert low < exponent < high, (t1, t2)
+
+
+def test_scaling_test_fails_a_quadratic_probe_and_records_the_exponent(tmp_path, monkeypatch):
+    monkeypatch.setattr(performance, "scaling", lambda *a, **k: (0.01, 0.16))
+    monkeypatch.setitem(SPEC.budgets, "scale_exponent", 1.5)
+    record: dict = {}
+    with pytest.raises(CheckFailed, match=r"grew as n\^2\.00 from n = 10 to n = 40"):
+        performance.scaling_test(_probing_student(tmp_path, LINEAR), SPEC, "visit_all", ("visit",), (10, 40),
+                                 "scale_exponent", record)
+    assert record["exponent"] == 2.0 and record["passed"] is False and record["max_exponent"] == 1.5
+
+
+def test_probe_timing_checks_the_functions_it_uses(tmp_path):
+    student = _probing_student(tmp_path, LINEAR)
+    student.timed_out["visit"] = "did not finish within the time limit"
+    with pytest.raises(CheckFailed, match="visit was not run again"):
+        student.run_timed("visit_all", (10,), {}, calls=1, uses=("visit",))

@@ -190,16 +190,20 @@ class Dispatcher:
     def _call(self, header: dict[str, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
         return self._function(str(header["fn"]))(*args, **kwargs)
 
-    def _probe(self, header: dict[str, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
-        name = str(header["probe"])
+    def _probe_function(self, name: str) -> Callable[..., Any]:
+        """A probe bound to the student's module: ``probe(module, *args, **kwargs)``."""
         fn = getattr(self.probes, name, None) if self.probes is not None else None
         if fn is None or name.startswith("_"):
             raise LookupError(f"grader bug: no probe named {name!r}")
-        return fn(self._student(), *args, **kwargs)
+        module = self._student()
+        return lambda *args, **kwargs: fn(module, *args, **kwargs)
+
+    def _probe(self, header: dict[str, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return self._probe_function(str(header["probe"]))(*args, **kwargs)
 
     def _time(self, header: dict[str, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
-        """Run the student's function ``calls`` times on nudged inputs (the trusted side clocks it)."""
-        fn = self._function(str(header["fn"]))
+        """Run a student function (or a probe using them) ``calls`` times on nudged inputs (clocked outside)."""
+        fn = self._probe_function(str(header["probe"])) if "probe" in header else self._function(str(header["fn"]))
         torch = self._torch
         device = str(header.get("device", "cpu"))
         if device.startswith("cuda"):
