@@ -101,6 +101,7 @@ class _Visitor(ast.NodeVisitor):
     # -- imports bind aliases (anywhere; later bindings win, as at run time); usage is what counts
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
+            self._match(alias.name, node.lineno)  # a banned module (e.g. torch in backprop) is banned to import
             if alias.asname:
                 self.aliases[alias.asname] = alias.name
             else:
@@ -112,6 +113,7 @@ class _Visitor(ast.NodeVisitor):
         for alias in node.names:
             full = f"{base}.{alias.name}" if base else alias.name
             self.aliases[alias.asname or alias.name] = full
+            self._match(full, node.lineno)
 
     # -- references
     def visit_Name(self, node: ast.Name) -> None:

@@ -73,3 +73,15 @@ def test_clean_code_and_lookalikes_pass():
 def test_unparseable_files_are_reported_not_raised(source, needle):
     report = check(source, BANNED, "sub.py")
     assert report.syntax_error is not None and needle.split(":")[0] in report.syntax_error
+
+
+@pytest.mark.parametrize("source", [
+    "import torch\ndef f(x):\n    return x\n",
+    "import torch.nn as nn\ndef f(x):\n    return x\n",
+    "from torch import tensor\ndef f(x):\n    return x\n",
+    "def f(x):\n    import jax.numpy as jnp\n    return x\n",
+])
+def test_importing_a_banned_module_is_a_hit_even_unused(source):
+    banned = Banned(calls=("torch", "torch.*", "jax", "jax.*"), methods=(), reason="no autodiff libraries")
+    report = check(source.encode(), banned, "sub.py")
+    assert report.violations("f") and report.violations("f")[0].line in (1, 2)
