@@ -74,7 +74,7 @@ def _kind(value: Any) -> str:
     """What the student returned, in words."""
     if isinstance(value, Opaque):
         return f"an object of type {value.type_name} (only a plain torch.Tensor counts)"
-    if isinstance(value, torch.Tensor):
+    if isinstance(value, (torch.Tensor, np.ndarray)):
         return f"a {describe(value)[1:-1]}"
     return f"a value of type {type(value).__name__}"
 
@@ -89,7 +89,14 @@ def expect_close(
     atol: float | None = None,
     check_device: bool = True,
 ) -> None:
-    """``actual`` is a plain tensor of ``expected``'s shape, dtype and device, and close to it."""
+    """``actual`` is a plain tensor of ``expected``'s shape, dtype and device, and close to it.
+
+    For a NumPy ``expected`` (NumPy assignments), ``actual`` must be a plain ``np.ndarray`` of
+    its shape and dtype, compared with the same rules.
+    """
+    if type(expected) is np.ndarray:
+        _array_close(actual, expected, what, hint, rtol, atol)
+        return
     if type(actual) is not torch.Tensor:
         fail(what, f"expected a torch.Tensor, got {_kind(actual)}", hint)
     if tuple(actual.shape) != tuple(expected.shape):
@@ -104,6 +111,22 @@ def expect_close(
              "(the result stays on its input's device)", hint)
     default_rtol, default_atol = DEFAULT_TOLERANCES.get(expected.dtype, (0.0, 0.0))
     _values_close(actual, expected, what, hint,
+                  default_rtol if rtol is None else rtol, default_atol if atol is None else atol)
+
+
+def _array_close(actual: Any, expected: np.ndarray, what: str, hint: str, rtol: float | None,
+                 atol: float | None) -> None:
+    """``expect_close`` for NumPy results: a plain ndarray of ``expected``'s shape and dtype, close to it."""
+    if type(actual) is not np.ndarray:
+        fail(what, f"expected a NumPy array, got {_kind(actual)}", hint)
+    if actual.shape != expected.shape:
+        fail(what, f"returned shape {actual.shape}, expected {expected.shape}", hint)
+    if actual.dtype != expected.dtype:
+        fail(what, f"returned dtype {actual.dtype}, expected {expected.dtype}", hint)
+    dtype = getattr(torch, str(expected.dtype), None)
+    default_rtol, default_atol = DEFAULT_TOLERANCES.get(dtype, (0.0, 0.0)) if isinstance(dtype, torch.dtype) else (0.0, 0.0)
+    _values_close(torch.from_numpy(np.array(actual, dtype=np.float64)),
+                  torch.from_numpy(np.array(expected, dtype=np.float64)), what, hint,
                   default_rtol if rtol is None else rtol, default_atol if atol is None else atol)
 
 

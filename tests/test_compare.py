@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 import torch
 
@@ -75,3 +78,18 @@ def test_expect_equal_is_exact_about_types():
         compare.expect_equal(3.0, 3, what="n")
     with pytest.raises(CheckFailed):
         compare.expect_equal(protocol.Opaque("x.Y"), 3, what="n")
+
+
+def test_numpy_results_are_compared_as_plain_arrays():
+    expected = np.array([[1.0, float("inf")], [float("nan"), -2.0]])
+    compare.expect_close(wire(expected + np.array([[1e-12, 0.0], [0.0, 0.0]])), expected, what="f")
+    for actual, message in [
+        (torch.from_numpy(expected), "expected a NumPy array, got a 2x2 float64 tensor"),
+        (np.float64(1.0), "expected a NumPy array, got a value of type float64"),
+        (expected[0], "returned shape (2,), expected (2, 2)"),
+        (expected.astype(np.float32), "returned dtype float32, expected float64"),
+        (np.full((2, 2), np.nan), "contains NaN or infinity"),
+        (expected * 2, "element(s) are wrong"),
+    ]:
+        with pytest.raises(CheckFailed, match=re.escape(message)):
+            compare.expect_close(actual, expected, what="f")
