@@ -59,7 +59,8 @@ def main() -> None:
               show_default=True, help="where to write Gradescope's results.json")
 @click.option("--device", type=DEVICE, default="auto", show_default=True)
 @click.option("--seed", type=int, default=None, help="seed for the hidden inputs (default: fresh, recorded)")
-@click.option("--isolation", type=click.Choice(["auto", "bubblewrap", "plain"]), default="auto", show_default=True)
+@click.option("--isolation", type=click.Choice(["auto", "bubblewrap", "user", "plain"]), default="auto",
+              show_default=True)
 @click.option("--select", "select", default=None, help="only tests matching this pytest -k expression")
 def grade(assignment: str, submission: Path, results_path: Path, device: str, seed: int | None,
           isolation: str, select: str | None) -> None:
@@ -105,6 +106,21 @@ def build_templates(check_only: bool) -> None:
 
 @main.command()
 @click.argument("assignments", nargs=-1)
+@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("dist"), show_default=True,
+              help="folder for the zips")
+def release(assignments: tuple[str, ...], out: Path) -> None:
+    """Write <a>-student.zip, <a>-autograder.zip (Gradescope) and <a>-solution.zip per assignment (default: all)."""
+    from . import assignment as assignment_mod
+    from .release import release as run
+
+    for name in assignments:
+        assignment_mod.load(name)
+    run(list(assignments) or None, out, echo=click.echo)
+    click.echo(f"release: zips in {out} (student zips leak-checked)")
+
+
+@main.command()
+@click.argument("assignments", nargs=-1)
 @click.option("--workers", type=int, default=2, show_default=True, help="gradings run side by side")
 def verify(assignments: tuple[str, ...], workers: int) -> None:
     """Self-check: reference 100, stub 0, every bug caught, public tests pass locally."""
@@ -118,3 +134,32 @@ def verify(assignments: tuple[str, ...], workers: int) -> None:
     click.echo(f"verify: {'FAILED for ' + ', '.join(bad) if bad else 'all checks passed'}")
     if bad:
         sys.exit(1)
+
+
+@main.command("grade-batch")
+@click.argument("assignment")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="folder for gradebook.csv, summary.html and each submission's results (reused to resume)")
+@click.option("--workers", type=int, default=None, help="local Dask workers  [default: one per core]")
+@click.option("--scheduler", default=None, help="grade on an existing Dask cluster, e.g. tcp://host:8786")
+@click.option("--device", type=DEVICE, default="auto", show_default=True)
+@click.option("--seed", type=int, default=None,
+              help="batch seed; each submission's seed derives from it and its id (default: fresh, kept in --out)")
+@click.option("--isolation", default="auto", show_default=True, help="sandbox level, as for grade")
+@click.option("--select", "select", default=None, help="only tests matching this pytest -k expression")
+def grade_batch(assignment: str, submissions: Path, out: Path, workers: int | None, scheduler: str | None,
+                device: str, seed: int | None, isolation: str, select: str | None) -> None:
+    """Grade every submission in SUBMISSIONS (a folder, or a Gradescope export) on Dask."""
+    from .batch import grade_batch as run
+
+    report = run(assignment, submissions, out, workers=workers, scheduler=scheduler, device=device, seed=seed,
+                 select=select, isolation=isolation)
+    click.echo(f"graded {len(report.graded)} ({len(report.failures)} need attention), skipped {report.skipped} "
+               f"unchanged, of {report.total}, in {report.seconds:.1f} s")
+    click.echo(f"gradebook: {out / 'gradebook.csv'}\nsummary: {out / 'summary.html'}")
+    if report.interrupted:
+        _fail("interrupted: rerun the same command to grade the rest (graded submissions are kept)", 130)
+    if report.grader_errors:
+        _fail(f"{len(report.grader_errors)} submission(s) ended in a grader error (not a score; listed in the "
+              "gradebook): rerun the same command to try them again", 1)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from . import __version__, assignment, intake, results, sandbox, static_checks
+from . import __version__, assignment, intake, results, sandbox, static_checks, user_slots
 from .errors import GraderError, SubmissionError, UsageError
 from .pytest_plugin import CATEGORIES, GradingContext, GradingPlugin
 from .student import SandboxTransport, Student
@@ -80,9 +80,9 @@ def grade(
         "seed": seed, "device": device, "isolation": level, "grader_version": __version__,
         "assignment": spec.name, "submitted_file": taken.origin,
     }
-    if level == "plain":
-        extra["isolation_warning"] = ("WARNING: graded without namespace isolation (plain subprocess): the "
-                                      "student's code could read files this user can read. Install bubblewrap.")
+    warning = isolation_warning(spec, level)
+    if warning:
+        extra["isolation_warning"] = warning
     try:
         result = _run(spec, taken, problem, device, seed, level, select, extra, started)
     except UsageError:
@@ -93,6 +93,20 @@ def grade(
     return Grading(result, Path(results_path))
 
 
+def isolation_warning(spec: assignment.Assignment, level: str) -> str | None:
+    """The instructor-facing warning for a level that falls short of S2 (None if it does not)."""
+    if level == "plain":
+        return ("WARNING: graded without namespace isolation (plain subprocess): the student's code could read "
+                "files this user can read. Install bubblewrap (or run as root to get the unprivileged-user level).")
+    if level == "user":
+        secret = [spec.tests_dir / "hidden", spec.solution_file.parent, Path(__file__).resolve().parent]
+        readable = user_slots.exposed(p for p in secret if p.exists())
+        if readable:
+            return (f"WARNING: graded as an unprivileged user, but {len(readable)} grader file(s) are readable by "
+                    f"other users, e.g. {readable[0]}; run `chmod -R o-rwx` on the grader's folders.")
+    return None
+
+
 def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionError | None, device: str,
          seed: int, level: str, select: str | None, extra: dict[str, Any], started: float) -> results.GradingResult:
     """Stage the file, run pytest with the grading plugin, and gather the result."""
@@ -101,6 +115,8 @@ def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionE
         report = static_checks.Report(syntax_error=str(problem))
     extra["static_checks"] = report.as_dict()
     with tempfile.TemporaryDirectory(prefix="ag-stage-") as tmp:
+        if level == "user":
+            Path(tmp).chmod(0o711)  # the sandbox user may pass through to its stage, not list it
         stage = sandbox.prepare_stage(Path(tmp) / "stage", spec, taken.source, spec.preload)
         transport = SandboxTransport(stage, lambda: sandbox.Worker(stage, spec.limits, level, device))
         ctx = GradingContext(spec, Student(transport, report, spec.module_file, device), seed, device, extra=extra)

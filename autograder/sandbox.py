@@ -1,9 +1,11 @@
 """The sandboxed worker process: isolation, resource limits, framed I/O with deadlines.
 
 Levels (SPEC S7), best first: ``bubblewrap`` (all namespaces, read-only runtime, only the
-submission and the probe code visible, no network); ``plain`` (a subprocess with rlimits
-and a loud warning). Every level gets rlimits, its own session/process group killed as a
-whole, and a wall-clock deadline per request. Replies are read as framed plain data.
+submission and the probe code visible, no network); ``user`` (root without namespaces, as in
+Gradescope's container: a sandbox uid of its own per worker, no supplementary groups, see
+``user_slots``); ``plain`` (a subprocess with rlimits and a loud warning). Every level gets
+rlimits, its own session/process group killed as a whole, and a wall-clock deadline per
+request. Replies are read as framed plain data.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from . import user_slots
 from .assignment import Assignment, Limits
 from .errors import GraderError, ProtocolError, UsageError, WorkerCrash
 from .worker import protocol
@@ -33,7 +36,7 @@ from .worker.serve import WorkerConfig
 
 __all__ = ["ISOLATION_LEVELS", "Reply", "Stage", "Worker", "choose_isolation", "prepare_stage"]
 
-ISOLATION_LEVELS = ("bubblewrap", "plain")
+ISOLATION_LEVELS = ("bubblewrap", "user", "plain")
 WORKER_PACKAGE = Path(__file__).resolve().parent / "worker"
 SANDBOX_ROOT = "/sandbox"
 BOOT = "import sys; sys.path.insert(0, sys.argv[2]); from agworker.serve import main; main(sys.argv[1])"
@@ -71,8 +74,8 @@ def prepare_stage(root: Path, assignment: Assignment, source: bytes, preload: tu
     has_probes = assignment.probes_file.is_file()
     if has_probes:
         shutil.copyfile(assignment.probes_file, runtime / "assignment_probes.py")
-    for path in (root, root / "submission", runtime):
-        path.chmod(0o755)
+    for path in (root, *root.rglob("*")):  # readable by the sandbox user, whatever the grader's own modes
+        path.chmod(0o755 if path.is_dir() else 0o644)
     return Stage(
         root=root,
         module_name=assignment.name,
@@ -98,14 +101,22 @@ def bubblewrap_works() -> bool:
         return False
 
 
+def user_isolation_works() -> bool:
+    """True if this process is root and a sandbox user can run this interpreter with its packages."""
+    return user_slots.user_isolation_works(sys.executable)
+
+
 def choose_isolation(requested: str = "auto") -> str:
     """The isolation level to use: the best available for ``auto``, else exactly the one asked."""
     if requested == "auto":
-        return "bubblewrap" if bubblewrap_works() else "plain"
+        return "bubblewrap" if bubblewrap_works() else "user" if user_isolation_works() else "plain"
     if requested not in ISOLATION_LEVELS:
         raise UsageError(f"--isolation {requested!r} is not one of auto, {', '.join(ISOLATION_LEVELS)}")
     if requested == "bubblewrap" and not bubblewrap_works():
         raise UsageError("--isolation bubblewrap: bwrap is missing or cannot create namespaces here")
+    if requested == "user" and not user_isolation_works():
+        raise UsageError(f"--isolation user: needs root, and {sys.executable} with its packages runnable by an "
+                         "unprivileged user (every parent folder searchable by others)")
     return requested
 
 
@@ -160,12 +171,20 @@ class Worker:
     """Marks the worker's environment, so escaped descendants can be found and killed."""
     cgroup: Path | None = None
     """The worker's own pids cgroup (process cap, and a complete list of its processes), if available."""
+    slot: user_slots.UserSlot | None = None
+    """The sandbox uid of a ``user``-level worker, held while it lives."""
+    python: str = field(default_factory=lambda: sys.executable)
+    """The interpreter the worker runs (with the grader's packages); at the ``user`` level it must be
+    runnable by an unprivileged user."""
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> dict[str, Any]:
         """Start the worker and wait for its ``ready`` message (import status of the module)."""
         config_path = self._write_config()
         cmd = self._command(config_path)
+        if self.isolation == "user":
+            self.slot = user_slots.acquire()
+        self._private_tmp()
         self._stderr = tempfile.TemporaryFile()
         _become_subreaper()
         self.cgroup = _make_cgroup(self.token, self.limits.processes)
@@ -202,6 +221,9 @@ class Worker:
             return
         _kill_group(proc, self.token, self.cgroup)
         self.cgroup = None
+        if self.slot is not None:
+            self.slot.release()
+            self.slot = None
         for stream in (proc.stdin, proc.stdout):
             try:
                 if stream:
@@ -211,6 +233,23 @@ class Worker:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+
+    @property
+    def tmp_dir(self) -> Path:
+        """The worker's writable temporary folder outside bubblewrap (inside it, a private tmpfs)."""
+        return self.stage.root / "tmp"
+
+    def _private_tmp(self) -> None:
+        """A fresh, empty temporary folder for this worker, owned by its user at the ``user`` level."""
+        if self.isolation == "bubblewrap":
+            return
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        self.tmp_dir.mkdir(mode=0o700)
+        if self.slot is not None:
+            os.chown(self.tmp_dir, self.slot.uid, self.slot.uid)
+            for path in (self.stage.submission_dir / f"{self.stage.module_name}.py", self.stage.runtime_dir):
+                if not user_slots.readable_by_others(path):
+                    raise GraderError(f"the sandbox user cannot read {path}: make its parent folders searchable")
 
     def _stderr_text(self) -> str:
         """What the worker (or bwrap) printed before it could speak the protocol (last 2 kB)."""
@@ -265,8 +304,8 @@ class Worker:
         return Path(run / "config.json")
 
     def _command(self, config_path: Path) -> list[str]:
-        python = [sys.executable, "-I", "-c", BOOT, str(config_path), str(config_path.parent)]
-        if self.isolation == "plain":
+        python = [self.python, "-I", "-c", BOOT, str(config_path), str(config_path.parent)]
+        if self.isolation != "bubblewrap":
             return python
         # Mount order matters: the private /tmp first, so a Python environment that lives under
         # /tmp on the host is bound on top of it rather than hidden by it.
@@ -287,8 +326,9 @@ class Worker:
 
     def _env(self) -> dict[str, str]:
         """A minimal environment: nothing of the grader's, no secrets."""
+        tmp = "/tmp" if self.isolation == "bubblewrap" else str(self.tmp_dir)
         env = {
-            "PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
+            "PATH": "/usr/bin:/bin", "HOME": tmp, "LANG": "C.UTF-8", "TMPDIR": tmp,
             "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
         }
@@ -311,11 +351,15 @@ class Worker:
         ]
         if not self.device.startswith("cuda"):
             pairs.append((resource.RLIMIT_AS, lim.memory_mb * mb))
+        if self.slot is not None:
+            pairs.append((resource.RLIMIT_NPROC, lim.processes))  # counted per user: this slot's uid only
         for which, value in pairs:
             resource.setrlimit(which, (value, value))
         if self.cgroup is not None:
             with open(self.cgroup / "cgroup.procs", "w", encoding="ascii") as fh:
                 fh.write(str(os.getpid()))
+        if self.slot is not None:
+            user_slots.drop_to(self.slot.uid)
 
     def _write(self, header: dict[str, Any], blobs: list[bytes], deadline: float) -> None:
         """Write a request without blocking past the deadline."""

@@ -7,9 +7,16 @@ Tests write only under pytest's tmp_path, never into tracked files.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
+import os
+import shutil
 import subprocess
 import sys
+import sysconfig
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from autograder import assignment, bugzoo, results, sandbox
+from autograder import assignment, bugzoo, results, sandbox, user_slots
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -56,10 +63,12 @@ class Graded:
 GradeFn = Callable[..., Graded]
 
 
-def run_grade(assignment_name: str, submission: Path, out: Path, *args: str, timeout: float = 600) -> Graded:
-    """Run ``autograder grade`` and return its validated results."""
-    cmd = [sys.executable, "-m", "autograder", "grade", assignment_name, str(submission), "--results", str(out), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=out.parent)
+def run_grade(assignment_name: str, submission: Path, out: Path, *args: str, timeout: float = 600,
+              cwd: Path | None = None) -> Graded:
+    """Run ``autograder grade`` and return its validated results (at the user level, with ``sandbox_python``)."""
+    python = sandbox_python() if "user" in args else sys.executable
+    cmd = [python, "-m", "autograder", "grade", assignment_name, str(submission), "--results", str(out), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd or out.parent)
     assert out.is_file(), f"no results.json (exit {proc.returncode}): {proc.stderr[-3000:]}"
     data = json.loads(out.read_text(encoding="utf-8"))
     results.validate(data)
@@ -99,11 +108,81 @@ def reference_source() -> Callable[[str], str]:
     return lambda name="softmax_nll": bugzoo.reference_source(assignment.load(name))
 
 
+@functools.lru_cache(maxsize=1)
+def sandbox_python() -> str:
+    """An interpreter an unprivileged sandbox user can run, with this environment's packages.
+
+    The user level needs the grader's interpreter readable by other users (on Gradescope it is
+    /usr/bin/python3). Where this environment's Python lives in a private folder (pyenv under
+    /root), a throw-away venv over the system Python of the same version stands in, with this
+    environment's site-packages added; it is removed when the test process exits.
+    """
+    if user_slots.user_isolation_works(sys.executable):
+        return sys.executable
+    system = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+    if os.geteuid() != 0 or not system.is_file():
+        return sys.executable
+    folder = Path(tempfile.mkdtemp(prefix="ag-test-python-"))
+    folder.chmod(0o755)
+    atexit.register(shutil.rmtree, folder, True)
+    subprocess.run([str(system), "-m", "venv", "--without-pip", str(folder / "venv")], check=True, timeout=120)
+    site = sysconfig.get_path("purelib")
+    target = folder / "venv" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    (target / "grader_environment.pth").write_text(f"import site; site.addsitedir({site!r})\n", encoding="utf-8")
+    return str(folder / "venv" / "bin" / "python")
+
+
+def isolation_available(level: str) -> bool:
+    """Whether ``level`` can be used by the tests on this machine."""
+    if level == "bubblewrap":
+        return sandbox.bubblewrap_works()
+    if level == "user":
+        return user_slots.user_isolation_works(sandbox_python())
+    return True
+
+
 def isolation_levels() -> list[Any]:
     """Every isolation level, those unavailable here skipped with the reason."""
-    levels = []
-    for level in sandbox.ISOLATION_LEVELS:
-        available = level == "plain" or sandbox.bubblewrap_works()
-        levels.append(pytest.param(level, marks=pytest.mark.skipif(
-            not available, reason=f"{level} isolation is not available on this machine")))
-    return levels
+    reasons = {"bubblewrap": "bwrap is missing or cannot create namespaces here",
+               "user": "needs root and a Python that an unprivileged user can run", "plain": ""}
+    return [pytest.param(level, marks=pytest.mark.skipif(not isolation_available(level),
+                                                          reason=f"{level} isolation: {reasons[level]}"))
+            for level in sandbox.ISOLATION_LEVELS]
+
+
+# --------------------------------------------------------------------------- nothing left behind
+
+_SESSION_START = time.time()
+LEFTOVER_PREFIXES = ("ag-stage-", "ag-grader-", "ag-shared-", "ag-fill-")
+
+
+def leftovers(since: float) -> list[str]:
+    """Worker processes, sandbox-user processes, cgroups and temp folders that outlived their grading."""
+    found = [f"process {pid} of sandbox uid {uid}" for uid in range(user_slots.FIRST_UID,
+                                                                    user_slots.FIRST_UID + user_slots.SLOTS)
+             for pid in user_slots.processes_of(uid)]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                if any(v.startswith(b"AG_WORKER=") for v in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")):
+                    found.append(f"worker process {entry} still running")
+            except OSError:
+                continue
+    for root in sandbox.CGROUP_ROOTS:
+        found += [f"cgroup {g}" for g in root.glob("autograder-*") if g.stat().st_mtime >= since]
+    tmp = Path(tempfile.gettempdir())
+    for path in tmp.iterdir():
+        if path.name.startswith(LEFTOVER_PREFIXES) and path.lstat().st_mtime >= since:
+            found.append(f"temporary file {path}")
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the whole suite (the xdist controller, once every worker is done): nothing left behind."""
+    if hasattr(session.config, "workerinput"):
+        return
+    time.sleep(0.5)  # processes killed at the very end are still being reaped
+    found = leftovers(_SESSION_START)
+    if found:
+        print("\nLEFT BEHIND after the test suite:\n  " + "\n  ".join(found[:50]))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

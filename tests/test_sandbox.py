@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,20 +19,34 @@ from autograder.errors import GraderError, WorkerCrash
 from autograder.static_checks import Report
 from autograder.student import SandboxTransport, Student
 from autograder.worker import protocol
-from conftest import REPO, isolation_levels
+from conftest import REPO, isolation_levels, sandbox_python
 
 SPEC = assignment.load("softmax_nll")
 LIMITS = assignment.Limits(call_seconds=5, worker_cpu_seconds=60, memory_mb=2048)
 
 
 @pytest.fixture
-def make_student(tmp_path: Path) -> Iterator:
+def stage_root(tmp_path: Path) -> Iterator[Path]:
+    """A folder for stages that a sandbox user may pass through (pytest's own tmp_path is private)."""
+    folder = Path(tempfile.mkdtemp(prefix="ag-stage-"))
+    folder.chmod(0o711)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def make_worker(stage: sandbox.Stage, level: str, limits: assignment.Limits = LIMITS) -> sandbox.Worker:
+    """An unstarted worker; at the user level it runs an interpreter the sandbox user can reach."""
+    return sandbox.Worker(stage, limits, level, python=sandbox_python() if level == "user" else sys.executable)
+
+
+@pytest.fixture
+def make_student(stage_root: Path) -> Iterator:
     """Start a sandboxed Student over a given module source at a given isolation level."""
     transports = []
 
     def _make(source: str, level: str) -> Student:
-        stage = sandbox.prepare_stage(tmp_path / f"stage{len(transports)}", SPEC, source.encode(), ("torch",))
-        transport = SandboxTransport(stage, lambda: sandbox.Worker(stage, LIMITS, level))
+        stage = sandbox.prepare_stage(stage_root / f"stage{len(transports)}", SPEC, source.encode(), ("torch",))
+        transport = SandboxTransport(stage, lambda: make_worker(stage, level))
         transports.append(transport)
         return Student(transport, Report(), SPEC.module_file)
 
@@ -180,11 +197,11 @@ def test_private_tmp_is_capped_so_the_disk_cannot_fill(make_student):
 
 
 @pytest.mark.parametrize("level", isolation_levels())
-def test_a_runtime_that_cannot_start_is_a_grader_error_not_a_zero(tmp_path, level):
+def test_a_runtime_that_cannot_start_is_a_grader_error_not_a_zero(stage_root, level):
     """Before the worker says hello no student code has run: a death then is the grader's failure."""
-    stage = sandbox.prepare_stage(tmp_path / "stage", SPEC, b"def f():\n    return 1\n", ("torch",))
+    stage = sandbox.prepare_stage(stage_root / "stage", SPEC, b"def f():\n    return 1\n", ("torch",))
     (stage.runtime_dir / "agworker" / "serve.py").write_text("raise SystemExit(1)\n")
-    worker = sandbox.Worker(stage, LIMITS, level)
+    worker = make_worker(stage, level)
     try:
         with pytest.raises(GraderError, match="worker failed to start"):
             worker.start()

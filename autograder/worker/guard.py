@@ -17,7 +17,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-__all__ = ["BannedCallError", "install"]
+__all__ = ["BannedCallError", "aten_guard", "block_network", "install"]
 
 
 class BannedCallError(RuntimeError):
@@ -135,3 +135,25 @@ def aten_guard(ops: list[str], filename: str, hits: list[str]) -> Any:
             return func(*args, **(kwargs or {}))
 
     return BannedOperators
+
+
+NETWORK_FAMILIES = (2, 10, 17)
+"""AF_INET, AF_INET6, AF_PACKET: socket families that reach a network (AF_UNIX stays allowed)."""
+
+
+def _refuse_network(event: str, args: tuple[Any, ...]) -> None:
+    """Audit hook: creating a network socket fails (an audit hook cannot be removed once added)."""
+    if event == "socket.__new__" and len(args) > 1 and args[1] in NETWORK_FAMILIES:
+        raise PermissionError("network access is not allowed while grading")
+    if event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"):
+        raise PermissionError("network access is not allowed while grading")
+
+
+def block_network() -> None:
+    """Refuse network sockets and name lookups in this process for good (every isolation level).
+
+    Bubblewrap also gives the worker an empty network namespace; at the user and plain levels
+    this hook is the barrier for Python code (C extensions and ctypes, which are flagged by the
+    static check, could go around it).
+    """
+    sys.addaudithook(_refuse_network)

@@ -123,6 +123,8 @@ class Dispatcher:
         if self.config.probes_path:
             self.probes = _import_file("assignment_probes", self.config.probes_path)
         guard.install(self.config.banned_calls, self.config.banned_methods, self.config.module_path, self.hits)
+        if self.capture:  # the sandboxed worker; never in a student's own local pytest process
+            guard.block_network()
         self._aten_mode = guard.aten_guard(self.config.banned_aten, self.config.module_path, self.hits)
 
     def import_student(self) -> dict[str, Any]:
