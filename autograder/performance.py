@@ -32,13 +32,17 @@ from .errors import AuthoringError
 from .student import Student
 from .worker import protocol, timing
 
-__all__ = ["Scaling", "Timing", "Verdict", "judge", "measure", "scaling", "scaling_test", "speed_test", "yardsticks"]
+__all__ = [
+    "Scaling", "Timing", "Verdict", "calls_for", "judge", "measure", "scaling", "scaling_test", "speed_test",
+    "yardsticks",
+]
 
 MIN_REQUEST_SECONDS = 0.25
 """Each timed student request lasts at least this long, so fixed per-request costs are small."""
 MAX_CALLS = 500
 CALIBRATION_CALLS = 5
 YARDSTICK_CALLS = 30
+"""Most yardstick calls per round; fewer when each call is slow (see ``calls_for``)."""
 ROUNDS = 5
 
 
@@ -158,17 +162,17 @@ def measure(student: Student, spec: Assignment, fn: str, yardstick: str, args: t
         raise AuthoringError(str(spec.probes_file), f"no yardstick named {yardstick!r} in YARDSTICKS")
     arg_list = list(args)
     student.run_timed(fn, args, kwargs, calls=2, uses=uses)
-    _, sample_output = _run_here(yard, arg_list, kwargs, device, calls=2)
+    yard_per_call, sample_output = _run_here(yard, arg_list, kwargs, device, calls=2)
+    yard_calls = calls_for(yard_per_call, YARDSTICK_CALLS)
     overhead = _overhead(arg_list, kwargs, sample_output, device)
     probe = student.run_timed(fn, args, kwargs, calls=CALIBRATION_CALLS, uses=uses)
-    per_call = max((probe.trusted_seconds - overhead) / CALIBRATION_CALLS, 1e-5)
-    calls = max(3, min(MAX_CALLS, math.ceil(MIN_REQUEST_SECONDS / per_call)))
+    calls = calls_for((probe.trusted_seconds - overhead) / CALIBRATION_CALLS, MAX_CALLS)
     out = Timing([], [], calls, overhead, device)
     expected = _expected_last(yard, arg_list, kwargs, device, calls)
     for r in range(rounds):
         for role in (("student", "yardstick") if r % 2 == 0 else ("yardstick", "student")):
             if role == "yardstick":
-                out.yardstick_per_call.append(_run_here(yard, arg_list, kwargs, device, YARDSTICK_CALLS)[0])
+                out.yardstick_per_call.append(_run_here(yard, arg_list, kwargs, device, yard_calls)[0])
             else:
                 run = student.run_timed(fn, args, kwargs, calls=calls, uses=uses)
                 expect_close(run.last, expected, what=f"{what}, the output of the last timed call",
@@ -176,6 +180,15 @@ def measure(student: Student, spec: Assignment, fn: str, yardstick: str, args: t
                 out.student_per_call.append(max((run.trusted_seconds - overhead) / calls, 1e-9))
                 out.reported += run.samples
     return out
+
+
+def calls_for(per_call: float, most: int) -> int:
+    """Calls per timed run: enough for ``MIN_REQUEST_SECONDS`` at ``per_call`` seconds each, 3 to ``most``.
+
+    Slow calls (a whole optimizer over 10M parameters) need few repetitions, and the grading
+    stays within its time limit; fast ones get many, so fixed per-run costs stay small.
+    """
+    return max(3, min(most, math.ceil(MIN_REQUEST_SECONDS / max(per_call, 1e-5))))
 
 
 def judge(t: Timing, budget: float, what: str, record: dict[str, Any] | None = None) -> Verdict:

@@ -172,3 +172,11 @@ def test_probe_timing_checks_the_functions_it_uses(tmp_path):
     student.timed_out["visit"] = "did not finish within the time limit"
     with pytest.raises(CheckFailed, match="visit was not run again"):
         student.run_timed("visit_all", (10,), {}, calls=1, uses=("visit",))
+
+
+def test_calls_per_run_fill_the_minimum_request_time():
+    """Fast calls repeat up to the cap; slow ones (an optimizer over 10M parameters) only 3 times."""
+    assert performance.calls_for(1e-4, performance.YARDSTICK_CALLS) == performance.YARDSTICK_CALLS
+    assert performance.calls_for(0.05, performance.YARDSTICK_CALLS) == 5
+    assert performance.calls_for(0.2, performance.YARDSTICK_CALLS) == 3
+    assert performance.calls_for(-1.0, performance.MAX_CALLS) == performance.MAX_CALLS
