@@ -18,8 +18,9 @@ lists the banned libraries (only NumPy is allowed) and describes the performance
 Fill in every `# YOUR CODE HERE`. Submit this single file.
 
 Note: this module defines a function called ``sum``, so inside this file the name ``sum``
-means *that* function, not Python's built-in. Use ``np.sum`` (or ``builtins.sum``) if you need
-to add up numbers.
+means *that* function, not Python's built-in. Use ``np.sum``, ``math.fsum`` or a loop if you
+need to add up numbers (the ``builtins`` module is off limits, like every other way of reaching
+code dynamically).
 """
 
 from __future__ import annotations
