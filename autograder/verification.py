@@ -2,9 +2,9 @@
 
 Reference scores full marks; the stub scores 0 without a grader error; every bug-zoo
 entry loses points and fails the tests written for it; the student template is in sync;
-the public tests pass on the reference under plain ``pytest`` (local mode); the points
-add up as assignment.toml plans. Each grading runs as its own ``autograder grade``
-process, exactly as a TA would run it.
+the public tests pass on the reference under plain ``pytest`` (local mode); the student
+zip leaks nothing (``leaks``); the points add up as assignment.toml plans. Each grading
+runs as its own ``autograder grade`` process, exactly as a TA would run it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import assignment, bugzoo, templates
+from .errors import AuthoringError
 
 __all__ = ["Check", "Verification", "grade_subprocess", "verify"]
 
@@ -85,6 +86,7 @@ def verify(names: list[str] | None = None, workers: int = 2, echo: Callable[[str
         with tempfile.TemporaryDirectory(prefix=f"ag-verify-{name}-") as tmp:
             v.checks += _grade_examples(spec, Path(tmp), workers)
         v.checks.append(_public_local(spec))
+        v.checks.append(_leak_check(spec))
         for check in v.checks:
             echo(_row(check))
         out.append(v)
@@ -158,6 +160,21 @@ def _public_local(spec: assignment.Assignment) -> Check:
                           env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-300:]
     return Check("public tests, plain pytest", None, None, proc.returncode == 0, tail)
+
+
+def _leak_check(spec: assignment.Assignment) -> Check:
+    """The student zip, built as ``release`` builds it, holds no solution, hidden test, bug or reference code."""
+    from . import leaks, release
+
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"ag-verify-{spec.name}-zip-") as tmp:
+            path = Path(tmp) / f"{spec.name}-student.zip"
+            release.write_zip(path, release.student_files(spec))
+            found = leaks.check_zip(spec, path)
+    except AuthoringError as exc:
+        return Check("leak check, student zip", None, None, False, f"cannot build it: {exc}")
+    return Check("leak check, student zip", None, None, not found,
+                 "; ".join(found[:3]) or "no solution, hidden-test, bug-zoo or reference text")
 
 
 def _row(check: Check) -> str:
