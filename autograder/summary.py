@@ -80,11 +80,14 @@ def _figure(width: float, height: float) -> Any:
 
 
 def _histogram(totals: list[float], top: float) -> str:
+    from matplotlib.ticker import MaxNLocator
+
     fig = _figure(7, 3.2)
     ax = fig.add_subplot()
     ax.hist(totals, bins=20, range=(0, top or 1), color="#4a7ab5", edgecolor="white")
     ax.set_xlabel(f"total score (out of {top:g})")
     ax.set_ylabel("submissions")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Scores")
     return _png(fig)
 
