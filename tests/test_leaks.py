@@ -146,3 +146,14 @@ def test_check_zip_reads_every_member(spec, clean, secrets, tmp_path):
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr(".cache/x", spec.solution_file.read_bytes())
     assert leaks.check_zip(spec, path, secrets) == [f"odd.zip: .cache/x: a copy of {spec.solution_file}"]
+
+
+def test_verify_reports_the_leak_check(spec, monkeypatch):
+    from autograder import verification
+
+    assert verification._leak_check(spec).ok
+    real = release.student_files
+    monkeypatch.setattr(release, "student_files",
+                        lambda s: real(s) | {"hint.txt": (b"### BEGIN SOLUTION\n", False)})
+    check = verification._leak_check(spec)
+    assert not check.ok and "hint.txt:1: a solution marker" in check.note
