@@ -124,7 +124,9 @@ def _array_close(actual: Any, expected: np.ndarray, what: str, hint: str, rtol: 
     if actual.dtype != expected.dtype:
         fail(what, f"returned dtype {actual.dtype}, expected {expected.dtype}", hint)
     dtype = getattr(torch, str(expected.dtype), None)
-    default_rtol, default_atol = DEFAULT_TOLERANCES.get(dtype, (0.0, 0.0)) if isinstance(dtype, torch.dtype) else (0.0, 0.0)
+    default_rtol, default_atol = (0.0, 0.0)
+    if isinstance(dtype, torch.dtype):
+        default_rtol, default_atol = DEFAULT_TOLERANCES.get(dtype, (0.0, 0.0))
     _values_close(torch.from_numpy(np.array(actual, dtype=np.float64)),
                   torch.from_numpy(np.array(expected, dtype=np.float64)), what, hint,
                   default_rtol if rtol is None else rtol, default_atol if atol is None else atol)
