@@ -96,6 +96,8 @@ def install(calls: list[str], methods: list[str], filename: str, hits: list[str]
     """Guard every callable matched by ``calls`` and the tensor ``methods``; return the count."""
     count = 0
     for pattern in calls:
+        if pattern.split(".", 1)[0] not in sys.modules:
+            continue  # never import a banned package just to guard it (backprop bans torch itself)
         for owner, attr, dotted in _targets(pattern):
             try:
                 setattr(owner, attr, _wrap(dotted, getattr(owner, attr), filename, hits))
