@@ -103,7 +103,8 @@ def _summary(tensor, same_object: bool):
     n = _numel(flat)
     rms = _sqrt(_div(_to(_dot(flat, flat), torch.float64), n))
     centre = _div(_div(_to(_sum(flat), torch.float64), n), _mul(rms, 100))
-    return _to(_stack([rms, centre, _tensor(float(same_object), dtype=torch.float64)]), torch.float16)
+    same = _tensor(float(same_object), dtype=torch.float64, device=rms.device)
+    return _to(_stack([rms, centre, same]), torch.float16)
 
 
 def kaiming_normal_timed(module, tensor, **kwargs):

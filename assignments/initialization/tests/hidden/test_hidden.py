@@ -201,7 +201,8 @@ def test_fans_conv_shapes(student, rng, kernel_dims):
 @tags("hidden")
 def test_fans_accepts_torch_size_and_list(student, rng):
     """compute_fans accepts tensor.shape (a torch.Size) and a list as well as a tuple"""
-    dims = [int(d) for d in torch.randint(1, 12, (4,), generator=rng)]
+    dims = [int(d) for d in torch.cat([torch.randint(1, 12, (2,), generator=rng),
+                                       torch.randint(2, 12, (2,), generator=rng)])]  # a real 2-D kernel
     what = f"compute_fans(torch.Size({dims}))"
     got = _as_fans(student.probe("fans_of_size", dims, uses=("compute_fans",)), what)
     expect_equal(got, _fans_expected(tuple(dims)), what=what, hint="index the shape like a tuple; torch.Size is one.")
