@@ -261,10 +261,10 @@ def test_forward_zero_count_varies(student, device, rng):
 
 
 @pytest.mark.dropout_forward
-@weight(0.4)
+@weight(0.5)
 @number("1.16")
 @tags("hidden")
-@pytest.mark.parametrize("p,training", [(0.5, False), (1.0, False), (0.3, False), (0.0, True), (0.0, False)])
+@pytest.mark.parametrize("p,training", [(0.3, False), (1.0, False), (0.0, True), (0.0, False)])
 def test_forward_identity_cases(student, rng, p, training):
     """with training=False (any p) or p = 0, out has x's values and mask is None"""
     x = torch.randn(7, 6, generator=rng, dtype=torch.float64)
@@ -278,7 +278,7 @@ def test_forward_identity_cases(student, rng, p, training):
 
 
 @pytest.mark.dropout_forward
-@weight(1.5)
+@weight(2)
 @number("1.17")
 @tags("hidden")
 def test_forward_p_one(student, device, rng):
@@ -329,7 +329,7 @@ def _two_masks(student, device, x, p, case, s, t):
 
 
 @pytest.mark.dropout_forward
-@weight(0.6)
+@weight(0.5)
 @number("1.18")
 @tags("hidden")
 @pytest.mark.parametrize("case", ["same_seed_same_mask", "different_seed_different_mask", "generator_not_global",
@@ -378,12 +378,12 @@ def test_forward_dtypes(student, device, rng):
 
 
 @pytest.mark.dropout_forward
-@weight(0.2)
+@weight(0.25)
 @number("1.21")
 @tags("hidden")
-@pytest.mark.parametrize("shape", [(), (0,), (3, 0, 2), (13,), (2, 3, 4, 5)], ids=str)
+@pytest.mark.parametrize("shape", [(), (0,), (3, 0, 2), (2, 3, 4, 5)], ids=str)
 def test_forward_shapes(student, device, rng, shape):
-    """dropout_forward works on tensors of any shape: 0-d, empty, 1-d and 4-d"""
+    """dropout_forward works on tensors of any shape: 0-d, empty and 4-d"""
     p = 0.35
     x = _signed(rng, shape, torch.float64)
     what = f"dropout_forward(<{describe(x)[1:-1]}>, p={p})"
