@@ -37,6 +37,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -128,10 +129,12 @@ def read_manifest(out_dir: Path) -> dict[str, Any] | None:
 
 
 def is_current(out_dir: Path, key: dict[str, Any]) -> bool:
-    """True if the submission was graded under exactly this key and its results are there."""
+    """True if the submission was graded under exactly this key and its results.json is the one written then."""
     manifest = read_manifest(out_dir)
-    return (manifest is not None and manifest.get("status") == "graded" and manifest.get("key") == key
-            and (Path(out_dir) / RESULTS).is_file())
+    if manifest is None or manifest.get("status") != "graded" or manifest.get("key") != key:
+        return False
+    data, changed = gradebook.read_results(Path(out_dir) / RESULTS, manifest)
+    return data is not None and not changed
 
 
 def _batch_seed(out: Path, requested: int | None, version: str, assignment_name: str) -> int:
@@ -258,7 +261,7 @@ def _grade(job: Job, device: str, env: dict[str, str]) -> dict[str, Any]:
         _stop(proc)
         partial.unlink(missing_ok=True)
         raise
-    data = _read_results(partial)
+    data, digest = _read_results(partial)
     status, message = _classify(proc.returncode, data, stderr, timed_out)
     if data is not None:
         os.replace(partial, out_dir / RESULTS)
@@ -270,8 +273,8 @@ def _grade(job: Job, device: str, env: dict[str, str]) -> dict[str, Any]:
         "score": data.get("score") if data and status == "graded" else None,
         "max_score": sum(t["max_score"] for t in data.get("tests", [])) if data and status == "graded" else None,
         "graded_at": started.isoformat(timespec="milliseconds"), "seconds": round(time.monotonic() - t0, 3),
-        "exit_code": proc.returncode, "device": device, "host": socket.gethostname(), "worker": _worker_name(),
-        "run": job.run,
+        "results_sha256": digest, "exit_code": proc.returncode, "device": device, "host": socket.gethostname(),
+        "worker": _worker_name(), "run": job.run,
     }
     feedback.write(out_dir / FEEDBACK, job.submission_id, manifest, data)
     _write_json(out_dir / MANIFEST, manifest)
@@ -288,12 +291,14 @@ def _worker_name() -> str:
         return ""
 
 
-def _read_results(path: Path) -> dict[str, Any] | None:
+def _read_results(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The results.json a grading wrote, and the sha256 of its bytes (recorded in the manifest)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        data = json.loads(raw)
     except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+        return None, None
+    return (data, hashlib.sha256(raw).hexdigest()) if isinstance(data, dict) else (None, None)
 
 
 def _classify(code: int, data: dict[str, Any] | None, stderr: str, timed_out: bool) -> tuple[str, str]:
@@ -313,9 +318,14 @@ def _classify(code: int, data: dict[str, Any] | None, stderr: str, timed_out: bo
 
 
 def _interrupt_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """If the Dask worker dies, the grading is interrupted (it then stops its sandbox cleanly)."""
+    """If the Dask worker dies, the grading is interrupted (it then stops its sandbox cleanly).
+
+    SIGINT is reset to its default first: a batch started in the background or under nohup
+    inherits it ignored, and an ignored signal would never reach the grading.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGINT, 0, 0, 0)  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGINT), 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
@@ -422,7 +432,7 @@ def _run(pending: list[Job], workers: int | None, scheduler: str | None, progres
     from distributed import as_completed
 
     by_key: dict[str, Job] = {}
-    with _client(workers, scheduler) as client:
+    with _client(workers, scheduler) as client, _terminate_as_interrupt():
         futures = []
         for job in pending:
             future = client.submit(grade_job, job, key=f"grade-{job.submission_id}-{job.run}", pure=False)
@@ -441,6 +451,23 @@ def _run(pending: list[Job], workers: int | None, scheduler: str | None, progres
             report.interrupted = True
             progress.note("interrupted: stopping the gradings under way (graded submissions are kept)")
             client.cancel(futures, force=True)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, Slurm's ``scancel``) stops the batch as cleanly as Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _task_failed(job: Job, exc: BaseException) -> dict[str, Any]:

@@ -10,6 +10,7 @@ member a row with the same scores.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -20,9 +21,12 @@ from typing import Any
 
 from .roster import Student, Submission
 
-__all__ = ["FIXED_COLUMNS", "Row", "rows", "test_columns", "write"]
+__all__ = ["CHANGED", "FIXED_COLUMNS", "Row", "read_results", "rows", "test_columns", "write"]
 
 FIXED_COLUMNS = ("submission", "name", "email", "sid", "status", "total", "max_total")
+
+
+CHANGED = "results.json changed after it was graded (not trusted): rerun to regrade"
 
 
 @dataclass(frozen=True)
@@ -32,18 +36,23 @@ class Row:
     submission: Submission
     manifest: dict[str, Any] | None
     results: dict[str, Any] | None
+    changed: bool = False
+    """results.json is not the file the grading wrote (its sha256 differs from the manifest's)."""
 
     @property
     def status(self) -> str:
         if self.manifest is None:
             return "not graded yet"
+        if self.changed:
+            return CHANGED
         status = str(self.manifest.get("status", "unknown"))
         message = self.manifest.get("message")
         return f"{status}: {message}" if message and status != "graded" else status
 
     @property
     def graded(self) -> bool:
-        return self.manifest is not None and self.manifest.get("status") == "graded" and self.results is not None
+        return (self.manifest is not None and self.manifest.get("status") == "graded" and self.results is not None
+                and not self.changed)
 
     @property
     def total(self) -> float | None:
@@ -74,8 +83,28 @@ def column(test: dict[str, Any]) -> str:
 
 def rows(submissions: list[Submission], folder: Path) -> list[Row]:
     """Read each submission's manifest and results.json from ``folder/<id>/``."""
-    return [Row(s, _read(folder / s.id / "manifest.json"), _read(folder / s.id / "results.json"))
-            for s in submissions]
+    out = []
+    for sub in submissions:
+        manifest = _read(folder / sub.id / "manifest.json")
+        data, changed = read_results(folder / sub.id / "results.json", manifest)
+        out.append(Row(sub, manifest, data, changed))
+    return out
+
+
+def read_results(path: Path, manifest: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+    """(results.json, changed): changed when its sha256 is not the one the manifest recorded."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None, False
+    expected = (manifest or {}).get("results_sha256")
+    if expected and hashlib.sha256(raw).hexdigest() != expected:
+        return None, True
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None, True
+    return (data, False) if isinstance(data, dict) else (None, True)
 
 
 def _read(path: Path) -> dict[str, Any] | None:

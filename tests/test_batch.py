@@ -7,6 +7,7 @@ End-to-end tests grade a handful of submissions with a few selected tests (a rea
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -84,6 +85,11 @@ def test_only_a_graded_manifest_with_the_same_key_is_current(tmp_path):
     assert batch.is_current(tmp_path, key)
     assert not batch.is_current(tmp_path, {**key, "content_hash": "abd"})
     (tmp_path / "manifest.json").write_text(json.dumps({"status": "grader error", "key": key}))
+    assert not batch.is_current(tmp_path, key)
+    digest = hashlib.sha256(b"{}").hexdigest()
+    (tmp_path / "manifest.json").write_text(json.dumps({"status": "graded", "key": key, "results_sha256": digest}))
+    assert batch.is_current(tmp_path, key)
+    (tmp_path / "results.json").write_text('{"score": 100}')  # rewritten after grading: regrade
     assert not batch.is_current(tmp_path, key)
 
 
@@ -163,6 +169,39 @@ def test_gpu_lock_is_released_when_the_grading_raises():
     assert not locks.locks[0].locked()
 
 
+CHILD = """
+import sys, time
+open(sys.argv[1] + ".ready", "w").close()
+try:
+    time.sleep(60)
+except KeyboardInterrupt:
+    open(sys.argv[1], "w").write("interrupted")
+"""
+
+PARENT = """
+import os, signal, subprocess, sys, threading, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a batch started in the background or under nohup
+from autograder.batch import _interrupt_with_parent
+def task():  # Dask runs a task in a thread of the worker process, waiting for its grading
+    subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], start_new_session=True,
+                     preexec_fn=_interrupt_with_parent).wait()
+threading.Thread(target=task, daemon=True).start()
+while not os.path.exists(sys.argv[2] + ".ready"):
+    time.sleep(0.05)
+os._exit(0)  # the Dask worker dies mid-grading
+"""
+
+
+def test_a_grading_is_interrupted_when_its_dask_worker_dies(tmp_path):
+    """PR_SET_PDEATHSIG: the grading gets SIGINT (and stops its sandbox), even if SIGINT was ignored."""
+    flag = tmp_path / "flag"
+    subprocess.run([sys.executable, "-c", PARENT, CHILD, str(flag)], timeout=60, check=True)
+    deadline = time.monotonic() + 30
+    while not flag.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert flag.read_text() == "interrupted"
+
+
 @pytest.mark.parametrize("code,data,status", [
     (0, {"score": 1}, "graded"),
     (1, {"extra_data": {"grader_errors": ["pytest exited with INTERRUPTED"]}}, "grader error"),
@@ -209,7 +248,9 @@ def test_batch_equals_grade_and_rerun_skips_what_is_unchanged(tmp_path):
     for sub_id, path in (("ada", folder / "ada"), ("bob", folder / "bob.py"), ("carol", folder / "carol")):
         m = done[sub_id]
         assert m["status"] == "graded" and m["key"]["seed"] == batch.submission_seed(11, sub_id)
-        ours = json.loads((out / "submissions" / sub_id / "results.json").read_text())
+        raw = (out / "submissions" / sub_id / "results.json").read_bytes()
+        assert m["results_sha256"] == hashlib.sha256(raw).hexdigest()
+        ours = json.loads(raw)
         alone = run_grade("softmax_nll", path, tmp_path / f"{sub_id}.json", "--seed", str(m["key"]["seed"]),
                           "--select", SELECT, "--device", "cpu")
         assert alone.score == ours["score"] == float(book[sub_id]["total"])
@@ -283,7 +324,9 @@ def test_interrupt_loses_nothing_and_resume_regrades_nothing(tmp_path):
     assert proc.returncode == 130 and "interrupted: rerun the same command" in stderr, stderr
     kept = manifests(out)
     assert 1 <= len(kept) < 6 and all(m["status"] == "graded" for m in kept.values())
-    time.sleep(1)
+    deadline = time.monotonic() + 30  # an interrupted grading stops its sandbox, then exits
+    while _gradings_of(out) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert _gradings_of(out) == [], "a grading outlived the interrupted batch"
     book = gradebook(out)
     assert sum(row["status"] == "not graded yet" for row in book.values()) == 6 - len(kept)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 
 from autograder import gradebook, results
@@ -61,3 +62,20 @@ def test_text_cells_cannot_become_spreadsheet_formulas(tmp_path):
     gradebook.write(tmp_path / "g.csv", rows)
     row = read(tmp_path / "g.csv")[0]
     assert row["name"] == "'=HYPERLINK(1)" and row["email"] == "'@a" and row["sid"] == "'+1"
+
+
+def test_results_rewritten_after_grading_are_not_trusted(tmp_path):
+    """A results.json whose sha256 is not the manifest's (e.g. rewritten by a process at plain isolation)."""
+    subs = tmp_path / "submissions"
+    graded_files(subs, "x", [0.0])
+    manifest_path, results_path = subs / "x" / "manifest.json", subs / "x" / "results.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["results_sha256"] = hashlib.sha256(results_path.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+    row = gradebook.rows([Submission("x", tmp_path)], subs)[0]
+    assert row.graded and row.total == 0 and not row.changed
+    results_path.write_text('{"score": 100.0, "output": "forged", "tests": []}')
+    row = gradebook.rows([Submission("x", tmp_path)], subs)[0]
+    assert row.changed and not row.graded and row.total is None and row.status == gradebook.CHANGED
+    gradebook.write(tmp_path / "g.csv", [row])
+    assert read(tmp_path / "g.csv")[0]["total"] == ""
