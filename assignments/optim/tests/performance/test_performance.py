@@ -110,6 +110,9 @@ def test_step_memory(student, assignment, rng, extra_data, name):
         fail(what, "the peak memory of the step could not be measured (/proc/self/clear_refs or "
              "/proc/self/status unavailable)", "do not change files, builtins or the grader's probes.")
     extra = got["extra_bytes"]
+    # recorded like a speed verdict: extra memory over the parameters' bytes, and the allowed ratio
+    extra_data.update({"ratio": round(extra / param_bytes, 4), "budget": round(bound / param_bytes, 4),
+                       "passed": extra <= bound})
     if extra > bound:
         fail(what, f"a steady-state step needed {extra / 2**20:.0f} MB beyond the parameters and the state "
              f"({extra / param_bytes:.1f}x the parameters; allowed: {perf['memory_factor']:g}x + "
