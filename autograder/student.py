@@ -215,7 +215,9 @@ class Student:
             outcome, reply = self._exchange({"op": "time", "fn": fn, "calls": calls}, fn, args, kwargs, timeout)
         if outcome.error is not None:
             raise CheckFailed(f"timing {self.signature(fn, args, kwargs)}: it raised "
-                              f"{outcome.error.describe(self.module_file)}", "it must run correctly first.")
+                              f"{outcome.error.describe(self.module_file)}",
+                              _hint_for(outcome.error) if outcome.error.is_a("NotImplementedError")
+                              else "it must run correctly first.")
         value = outcome.value if isinstance(outcome.value, dict) else {}
         raw = value.get("samples")
         samples: list[Any] = raw if isinstance(raw, list) else []
