@@ -651,7 +651,7 @@ for _path in _FOUND:
     try:
         with open(_path, encoding="utf-8") as _fh:
             _text = _fh.read()
-    except OSError:
+    except (OSError, ValueError):  # unreadable, or not UTF-8 (another test's broken file)
         continue
     if _path.endswith("test_hidden.py"):
         print("AG-SNOOP hidden tests:", _text[:300])
