@@ -1,0 +1,131 @@
+"""``autograder stability``: the reference's performance verdicts under load (SPEC P2).
+
+Grades the reference solution's performance tests ``runs`` times, one grading at a time,
+each while a busy loop holds another core, and reports per test: how many runs failed
+(false failures), and the worst ratio (or scaling exponent) against its budget. P2 asks for
+0 false failures and at least a 2x margin on every speed ratio.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import assignment
+from .verification import grade_subprocess
+
+__all__ = ["MARGIN", "Stability", "TestRecord", "busy_core", "stability"]
+
+MARGIN = 2.0
+"""P2: the reference's speed ratio times this stays within the budget."""
+
+
+@dataclass
+class TestRecord:
+    """One performance test over all runs."""
+
+    name: str
+    passed: list[bool] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    """The ratio (speed, memory) or the exponent (scaling) of each run."""
+    limit: float = 0.0
+    kind: str = "ratio"
+    """``ratio`` (margin applies) or ``exponent`` (must stay within the limit)."""
+
+    @property
+    def false_failures(self) -> int:
+        return self.passed.count(False)
+
+    @property
+    def worst(self) -> float:
+        return max(self.values) if self.values else float("nan")
+
+    @property
+    def ok(self) -> bool:
+        """No failed run; speed ratios keep the P2 margin in every run."""
+        if self.false_failures or not self.values:
+            return False
+        return self.kind == "exponent" or self.worst * MARGIN <= self.limit
+
+    def row(self) -> str:
+        """One line of the report."""
+        median = statistics.median(self.values) if self.values else float("nan")
+        margin = f"margin {self.limit / self.worst:.1f}x" if self.kind == "ratio" and self.worst > 0 else ""
+        return (f"{'ok ' if self.ok else 'BAD'}  {self.name:<52} {self.false_failures:>2} / {len(self.passed)} failed  "
+                f"{self.kind} median {median:.3g}, worst {self.worst:.3g}, limit {self.limit:g}  {margin}").rstrip()
+
+
+@dataclass
+class Stability:
+    """All performance tests of one assignment over ``runs`` gradings."""
+
+    name: str
+    runs: int
+    busy: bool
+    tests: dict[str, TestRecord] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and bool(self.tests) and all(t.ok for t in self.tests.values())
+
+    def add(self, data: dict[str, Any]) -> None:
+        """Fold one grading's results.json into the records."""
+        self.seconds.append(float(data.get("execution_time", 0.0)))
+        self.errors += [f"run {len(self.seconds)}: {e}" for e in data.get("extra_data", {}).get("grader_errors", [])]
+        status = {t["name"]: t["status"] == "passed" for t in data.get("tests", []) if "performance" in t["tags"]}
+        records: dict[str, dict[str, Any]] = data.get("extra_data", {}).get("tests", {})
+        if not status:
+            self.errors.append(f"run {len(self.seconds)}: no performance test ran")
+        for shown, passed in status.items():
+            record = records.get(shown, {})
+            test = self.tests.setdefault(shown, TestRecord(shown))
+            test.passed.append(passed)
+            if "exponent" in record:
+                test.kind, test.limit = "exponent", float(record["max_exponent"])
+                test.values.append(float(record["exponent"]))
+            elif "ratio" in record:
+                test.limit = float(record["budget"])
+                test.values.append(float(record["ratio"]))
+            # a test without a record (e.g. a deep-graph scale test) counts by its status alone
+
+    def report(self) -> list[str]:
+        """The table, one line per test, then errors."""
+        return [t.row() for t in self.tests.values()] + [f"BAD  grader error: {e}" for e in self.errors]
+
+
+@contextmanager
+def busy_core() -> Iterator[subprocess.Popen[bytes]]:
+    """A busy loop on another core for the duration (P2: 'with the other core busy')."""
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def stability(name: str, runs: int = 20, busy: bool = True, echo: Callable[[str], None] = print) -> Stability:
+    """Grade the reference's performance tests ``runs`` times; the records of every test."""
+    spec = assignment.load(name)
+    out = Stability(name, runs, busy)
+    with tempfile.TemporaryDirectory(prefix=f"ag-stability-{name}-") as tmp:
+        for i in range(runs):
+            with busy_core() if busy else nullcontext():
+                data = grade_subprocess(name, spec.solution_file.parent, Path(tmp) / f"run{i}.json",
+                                        ("--select", "performance"))
+            out.add(data)
+            failed = [t.name for t in out.tests.values() if t.passed and not t.passed[-1]]
+            echo(f"{name} run {i + 1}/{runs}: {data.get('execution_time', 0):.1f} s"
+                 + (f", FAILED: {'; '.join(failed)}" if failed else ""))
+    for line in out.report():
+        echo(line)
+    return out

@@ -1,0 +1,77 @@
+"""The P2 stability check: false failures and margins are counted from each run's results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from autograder import stability
+from autograder.stability import Stability
+
+
+def results(ratio: float, passed: bool = True, exponent: float = 1.2, errors: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A results.json with one speed test, one scaling test and one public test."""
+    extra: dict[str, Any] = {"tests": {
+        "speed": {"ratio": ratio, "budget": 3.0, "passed": passed},
+        "scaling": {"exponent": exponent, "max_exponent": 1.5, "passed": exponent <= 1.5},
+    }}
+    if errors:
+        extra["grader_errors"] = list(errors)
+    return {"execution_time": 4.0, "extra_data": extra, "tests": [
+        {"name": "speed", "status": "passed" if passed else "failed", "tags": ["performance"]},
+        {"name": "scaling", "status": "passed" if exponent <= 1.5 else "failed", "tags": ["performance"]},
+        {"name": "public one", "status": "failed", "tags": ["public"]},
+    ]}
+
+
+def folded(*runs: dict[str, Any]) -> Stability:
+    s = Stability("demo", len(runs), busy=True)
+    for data in runs:
+        s.add(data)
+    return s
+
+
+def test_runs_within_margin_are_ok() -> None:
+    s = folded(results(1.0), results(1.4, exponent=1.3))
+    assert s.ok
+    assert set(s.tests) == {"speed", "scaling"}  # only performance tests are counted
+    assert s.tests["speed"].worst == 1.4 and s.tests["scaling"].kind == "exponent"
+    assert all(line.startswith("ok ") for line in s.report())
+
+
+def test_one_failed_run_is_a_false_failure() -> None:
+    s = folded(results(1.0), results(3.5, passed=False), results(1.0))
+    assert not s.ok
+    assert s.tests["speed"].false_failures == 1
+    assert "1 / 3 failed" in s.tests["speed"].row()
+
+
+def test_a_passing_ratio_without_the_2x_margin_is_flagged() -> None:
+    s = folded(results(1.0), results(1.6))  # passes its budget of 3, but 1.6 * 2 > 3
+    assert not s.ok and s.tests["speed"].false_failures == 0
+    assert s.tests["speed"].row().startswith("BAD")
+
+
+def test_a_scaling_exponent_over_its_limit_fails() -> None:
+    assert not folded(results(1.0, exponent=1.7)).ok
+
+
+def test_grader_errors_and_empty_runs_are_not_ok() -> None:
+    assert not folded(results(1.0, errors=("worker died",))).ok
+    assert not folded({"execution_time": 1.0, "tests": []}).ok
+
+
+def test_busy_core_runs_during_and_stops_after() -> None:
+    with stability.busy_core() as loop:
+        assert loop.poll() is None
+    assert loop.returncode is not None
+
+
+@pytest.mark.slow
+def test_reference_runs_of_softmax_nll_are_stable(capsys: pytest.CaptureFixture[str]) -> None:
+    """Two real runs with the other core busy: every performance test passes with its margin."""
+    s = stability.stability("softmax_nll", runs=2)
+    assert s.ok, s.report()
+    assert len(s.seconds) == 2 and s.tests
+    assert "softmax_nll run 2/2" in capsys.readouterr().out
