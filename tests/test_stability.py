@@ -70,8 +70,9 @@ def test_busy_core_runs_during_and_stops_after() -> None:
 
 @pytest.mark.slow
 def test_reference_runs_of_softmax_nll_are_stable(capsys: pytest.CaptureFixture[str]) -> None:
-    """Two real runs with the other core busy: every performance test passes with its margin."""
-    s = stability.stability("softmax_nll", runs=2)
+    """Two real runs (the suite's other xdist worker keeps the second core busy): every performance
+    test passes with its margin."""
+    s = stability.stability("softmax_nll", runs=2, busy=False)
     assert s.ok, s.report()
     assert len(s.seconds) == 2 and s.tests
     assert "softmax_nll run 2/2" in capsys.readouterr().out
