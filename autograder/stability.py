@@ -36,8 +36,9 @@ class TestRecord:
     values: list[float] = field(default_factory=list)
     """The ratio (speed, memory) or the exponent (scaling) of each run."""
     limit: float = 0.0
-    kind: str = "ratio"
-    """``ratio`` (margin applies) or ``exponent`` (must stay within the limit)."""
+    kind: str = "status"
+    """``ratio`` (the margin applies), ``exponent`` (within its limit) or ``status`` (a test that
+    records no number, e.g. a deep-graph scale test: pass or fail only)."""
 
     @property
     def false_failures(self) -> int:
@@ -50,16 +51,19 @@ class TestRecord:
     @property
     def ok(self) -> bool:
         """No failed run; speed ratios keep the P2 margin in every run."""
-        if self.false_failures or not self.values:
+        if self.false_failures or not self.passed or (self.kind != "status" and not self.values):
             return False
-        return self.kind == "exponent" or self.worst * MARGIN <= self.limit
+        return self.kind != "ratio" or self.worst * MARGIN <= self.limit
 
     def row(self) -> str:
         """One line of the report."""
+        head = f"{'ok ' if self.ok else 'BAD'}  {self.name:<52} {self.false_failures:>2} / {len(self.passed)} failed"
+        if self.kind == "status":
+            return head
         median = statistics.median(self.values) if self.values else float("nan")
         margin = f"margin {self.limit / self.worst:.1f}x" if self.kind == "ratio" and self.worst > 0 else ""
-        return (f"{'ok ' if self.ok else 'BAD'}  {self.name:<52} {self.false_failures:>2} / {len(self.passed)} failed  "
-                f"{self.kind} median {median:.3g}, worst {self.worst:.3g}, limit {self.limit:g}  {margin}").rstrip()
+        return (f"{head}  {self.kind} median {median:.3g}, worst {self.worst:.3g}, limit {self.limit:g}  "
+                f"{margin}").rstrip()
 
 
 @dataclass
@@ -93,7 +97,7 @@ class Stability:
                 test.kind, test.limit = "exponent", float(record["max_exponent"])
                 test.values.append(float(record["exponent"]))
             elif "ratio" in record:
-                test.limit = float(record["budget"])
+                test.kind, test.limit = "ratio", float(record["budget"])
                 test.values.append(float(record["ratio"]))
             # a test without a record (e.g. a deep-graph scale test) counts by its status alone
 

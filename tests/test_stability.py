@@ -10,8 +10,9 @@ from autograder import stability
 from autograder.stability import Stability
 
 
-def results(ratio: float, passed: bool = True, exponent: float = 1.2, errors: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A results.json with one speed test, one scaling test and one public test."""
+def results(ratio: float, passed: bool = True, exponent: float = 1.2, errors: tuple[str, ...] = (),
+            deep: bool = True) -> dict[str, Any]:
+    """A results.json with a speed test, a scaling test, a test that records no number, and a public test."""
     extra: dict[str, Any] = {"tests": {
         "speed": {"ratio": ratio, "budget": 3.0, "passed": passed},
         "scaling": {"exponent": exponent, "max_exponent": 1.5, "passed": exponent <= 1.5},
@@ -19,6 +20,7 @@ def results(ratio: float, passed: bool = True, exponent: float = 1.2, errors: tu
     if errors:
         extra["grader_errors"] = list(errors)
     return {"execution_time": 4.0, "extra_data": extra, "tests": [
+        {"name": "deep graph", "status": "passed" if deep else "failed", "tags": ["performance"]},  # no record
         {"name": "speed", "status": "passed" if passed else "failed", "tags": ["performance"]},
         {"name": "scaling", "status": "passed" if exponent <= 1.5 else "failed", "tags": ["performance"]},
         {"name": "public one", "status": "failed", "tags": ["public"]},
@@ -35,7 +37,7 @@ def folded(*runs: dict[str, Any]) -> Stability:
 def test_runs_within_margin_are_ok() -> None:
     s = folded(results(1.0), results(1.4, exponent=1.3))
     assert s.ok
-    assert set(s.tests) == {"speed", "scaling"}  # only performance tests are counted
+    assert set(s.tests) == {"speed", "scaling", "deep graph"}  # only performance tests are counted
     assert s.tests["speed"].worst == 1.4 and s.tests["scaling"].kind == "exponent"
     assert all(line.startswith("ok ") for line in s.report())
 
@@ -51,6 +53,12 @@ def test_a_passing_ratio_without_the_2x_margin_is_flagged() -> None:
     s = folded(results(1.0), results(1.6))  # passes its budget of 3, but 1.6 * 2 > 3
     assert not s.ok and s.tests["speed"].false_failures == 0
     assert s.tests["speed"].row().startswith("BAD")
+
+
+def test_a_test_without_a_number_counts_by_its_status() -> None:
+    assert folded(results(1.0), results(1.0)).tests["deep graph"].kind == "status"
+    s = folded(results(1.0), results(1.0, deep=False))
+    assert not s.ok and s.tests["deep graph"].false_failures == 1
 
 
 def test_a_scaling_exponent_over_its_limit_fails() -> None:
