@@ -68,11 +68,9 @@ class TestRecord:
 
 @dataclass
 class Stability:
-    """All performance tests of one assignment over ``runs`` gradings."""
+    """All performance tests of one assignment over its gradings."""
 
     name: str
-    runs: int
-    busy: bool
     tests: dict[str, TestRecord] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
@@ -120,7 +118,7 @@ def busy_core() -> Iterator[subprocess.Popen[bytes]]:
 def stability(name: str, runs: int = 20, busy: bool = True, echo: Callable[[str], None] = print) -> Stability:
     """Grade the reference's performance tests ``runs`` times; the records of every test."""
     spec = assignment.load(name)
-    out = Stability(name, runs, busy)
+    out = Stability(name)
     with tempfile.TemporaryDirectory(prefix=f"ag-stability-{name}-") as tmp:
         for i in range(runs):
             with busy_core() if busy else nullcontext():

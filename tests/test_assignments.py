@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from autograder import assignment, bugzoo
+from autograder import assignment, bugzoo, stability
 from conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -33,7 +33,7 @@ def test_reference_scores_full_marks(grade, name):
     assert all(sum(c in t["tags"] for c in ("public", "hidden", "performance")) == 1 for t in graded.data["tests"])
     perf = graded.extra["tests"]
     speeds = [v for v in perf.values() if "ratio" in v]  # speed tests: the reference keeps a 2x margin (P2)
-    assert all(v["ratio"] * 2 <= v["budget"] for v in speeds), perf
+    assert all(v["ratio"] * stability.MARGIN <= v["budget"] for v in speeds), perf
     assert all(v["passed"] for v in perf.values() if "exponent" in v), perf  # scaling tests (P4)
 
 

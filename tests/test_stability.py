@@ -28,7 +28,7 @@ def results(ratio: float, passed: bool = True, exponent: float = 1.2, errors: tu
 
 
 def folded(*runs: dict[str, Any]) -> Stability:
-    s = Stability("demo", len(runs), busy=True)
+    s = Stability("demo")
     for data in runs:
         s.add(data)
     return s
