@@ -15,12 +15,16 @@ An assignment's secrets:
 - each bug-zoo edit's new text.
 
 ``check_files`` returns one message per leak, naming the shipped file, its line and the
-secret; ``check_zip`` does the same for a zip on disk.
+secret; ``check_zip`` does the same for a zip on disk. A notebook (``.ipynb``) is checked
+as the text of its cells (line numbers count through the cells), and its code, like every
+shipped ``.py``, must not import the reference, the hidden or performance tests, the bug
+zoo, or a private name of the probes.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 import sys
 import textwrap
@@ -47,6 +51,9 @@ MIN_NODES = 8
 """Solution regions with fewer syntax-tree nodes are too generic to search for as code."""
 MARKER = re.compile(r"#+\s*(BEGIN|END)\s+SOLUTION")
 SKIP = ("__pycache__", ".pyc")
+SECRET_MODULES = re.compile(r"^(solutions|tests\.hidden|tests\.performance)(\.|$)|(^|\.)bugzoo(\.|$)")
+"""Modules a shipped file or notebook must never import."""
+MAGIC = re.compile(r"^\s*[%!]")
 
 
 def _norm(line: str) -> str:
@@ -193,7 +200,7 @@ def check_files(spec: Assignment, files: dict[str, bytes], secrets: Secrets | No
         if data in secrets.files:
             leaks.append(f"{name}: a copy of {secrets.files[data]}")
             continue
-        text = data.decode("utf-8", errors="replace")
+        text = _notebook_text(data) if name.endswith(".ipynb") else data.decode("utf-8", errors="replace")
         for i, raw in enumerate(text.splitlines(), 1):
             if MARKER.search(raw):
                 leaks.append(f"{name}:{i}: a solution marker ({raw.strip()[:60]})")
@@ -202,9 +209,46 @@ def check_files(spec: Assignment, files: dict[str, bytes], secrets: Secrets | No
             for window, line in _windows(lines, size).items():
                 if window in table:
                     leaks.append(f"{name}:{line}: {table[window]}")
-        if name.endswith(".py"):
-            leaks += _code_leaks(name, data, secrets)
+        if name.endswith((".py", ".ipynb")):
+            leaks += _code_leaks(name, text.encode("utf-8"), secrets)
     return _first_of_each(leaks)
+
+
+def _notebook_text(data: bytes) -> str:
+    """The cells of an ``.ipynb`` as one text; IPython magics (``%``, ``!``) become comments."""
+    try:
+        cells = json.loads(data).get("cells", [])
+    except (ValueError, AttributeError):
+        return data.decode("utf-8", errors="replace")
+    lines = []
+    for cell in cells:
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        if cell.get("cell_type") != "code":
+            text = textwrap.indent(text, "# ", lambda _: True)
+        lines += [("# " + line if MAGIC.match(line) else line) for line in text.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def _secret_imports(name: str, tree: ast.AST) -> list[str]:
+    """Imports of the reference, hidden or performance tests, the bug zoo, or the probes' private names."""
+    leaks = []
+    for node in ast.walk(tree):
+        modules: list[str] = []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            root = node.module or ""
+            modules = [root] + [f"{root}.{alias.name}" for alias in node.names]
+            if root.split(".")[-1] == "probes":
+                modules += [f"probes.{a.name} (private)" for a in node.names if a.name.startswith("_")]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "probes" \
+                and node.attr.startswith("_"):
+            modules = [f"probes.{node.attr} (private)"]
+        bad = [m for m in modules if SECRET_MODULES.search(m.split(" ")[0]) or m.endswith("(private)")]
+        if bad:
+            leaks.append(f"{name}:{getattr(node, 'lineno', 0)}: imports {bad[0]}")
+    return leaks
 
 
 def _first_of_each(leaks: list[str]) -> list[str]:
@@ -226,7 +270,7 @@ def _code_leaks(name: str, data: bytes, secrets: Secrets) -> list[str]:
         tree = ast.parse(data)
     except SyntaxError:
         return []
-    leaks = []
+    leaks = _secret_imports(name, tree)
     for block in _blocks(tree):
         dumped = _dump(block)
         for region, what in secrets.regions:

@@ -3,13 +3,17 @@
 - ``<a>-student.zip``: the handout (README.md), the stub ``<a>.py``, ``assignment.toml``,
   the probes, the public tests, the part of this package the public tests need in local
   mode, a ``conftest.py`` / ``pytest.ini`` that load the plugin and register one marker per
-  task, and ``requirements.txt``. Unzipped anywhere, ``pip install -r requirements.txt``
-  then ``pytest`` runs the public tests and prints each test's points and the total.
+  task, and ``requirements.txt``; the companion notebook ``<a>.ipynb`` (jupytext's conversion
+  of ``assignments/<a>/notebook.py``, no outputs) and ``selfcheck.py``, its self-check cells.
+  Unzipped anywhere, ``pip install -r requirements.txt`` then ``pytest`` runs the public
+  tests and prints each test's points and the total.
 - ``<a>-autograder.zip``: Gradescope's format. ``setup.sh`` and ``run_autograder`` at the
   root (Gradescope unzips it into ``/autograder/source``), with the whole grader package,
   the assignment folder (hidden and performance tests, probes; never the bug zoo) and the
   reference under ``solutions/``, laid out as in this repository.
-- ``<a>-solution.zip``: the reference solution and the handout, for staff.
+- ``<a>-solution.zip``: the reference solution and the handout, for staff; with the notebook
+  executed against the reference (outputs kept) and its HTML rendering. The executed notebook
+  is not byte-reproducible (it prints and plots timings); ``execute=False`` leaves it out.
 
 Zips are reproducible: sorted entries, fixed timestamps (1980-01-01, or SOURCE_DATE_EPOCH)
 and permissions, no caches; the same sources give byte-identical zips. Every student zip
@@ -29,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import assignment, leaks, templates
+from . import assignment, leaks, notebook, templates
 from .errors import AuthoringError
 
 if sys.version_info >= (3, 11):
@@ -64,8 +68,12 @@ class Released:
         return {kind: path.stat().st_size for kind, path in self.zips.items()}
 
 
-def release(names: list[str] | None, out: Path, echo: Callable[[str], None] = print) -> list[Released]:
-    """Write the three zips of each assignment into ``out``; a leak in a student zip is an AuthoringError."""
+def release(names: list[str] | None, out: Path, echo: Callable[[str], None] = print, *,
+            execute: bool = True) -> list[Released]:
+    """Write the three zips of each assignment into ``out``; a leak in a student zip is an AuthoringError.
+
+    ``execute=False`` skips running the notebooks for the solution zips (tens of seconds each).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     done = []
@@ -77,7 +85,7 @@ def release(names: list[str] | None, out: Path, echo: Callable[[str], None] = pr
             raise AuthoringError(f"{name}-student.zip", "leaks: " + "; ".join(found[:5]))
         r = Released(name)
         for kind, files in (("student", student), ("autograder", autograder_files(spec)),
-                            ("solution", solution_files(spec))):
+                            ("solution", solution_files(spec, student if execute else None))):
             path = out / f"{name}-{kind}.zip"
             write_zip(path, files)
             r.zips[kind] = path
@@ -185,6 +193,10 @@ def student_files(spec: assignment.Assignment) -> Files:
     for module in support_modules(sources):
         path = PACKAGE.parent / module
         files[module] = (path.read_bytes(), False)
+    files["selfcheck.py"] = ((FILES / "selfcheck.py").read_bytes(), False)
+    source = notebook.source_file(spec)
+    if source is not None:
+        files[f"{spec.name}.ipynb"] = (notebook.student_notebook(source), False)
     return files
 
 
@@ -203,9 +215,14 @@ def autograder_files(spec: assignment.Assignment) -> Files:
     return files
 
 
-def solution_files(spec: assignment.Assignment) -> Files:
-    """For staff: the reference (with its solution markers) and the handout."""
-    return {spec.module_file: (spec.solution_file.read_bytes(), False), "README.md": (_handout(spec), False)}
+def solution_files(spec: assignment.Assignment, student: Files | None = None) -> Files:
+    """For staff: the reference (with its solution markers) and the handout; given the ``student``
+    files, also the notebook executed against the reference in a folder laid out like them, and its HTML."""
+    files = {spec.module_file: (spec.solution_file.read_bytes(), False), "README.md": (_handout(spec), False)}
+    if student is not None and notebook.source_file(spec) is not None:
+        ran = notebook.solution_notebook(spec, {n: data for n, (data, _) in student.items()})
+        files.update({n: (data, False) for n, data in ran.items()})
+    return files
 
 
 # --------------------------------------------------------------------------- support code
