@@ -264,9 +264,13 @@ def _module_path(module: str) -> Path | None:
 
 
 def _imports(tree: ast.AST, package: str) -> list[str]:
-    """Dotted names a module imports (``from x import y`` gives both x and x.y: y may be a module)."""
+    """Dotted names a module imports (``from x import y`` gives both x and x.y: y may be a module).
+
+    Imports under ``if TYPE_CHECKING:`` are left out: they never run (the sandbox, Linux-only,
+    is named there by the local-mode code that students run on any OS).
+    """
     found = []
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             found += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -278,6 +282,26 @@ def _imports(tree: ast.AST, package: str) -> list[str]:
             found.append(root)
             found += [f"{root}.{alias.name}" for alias in node.names]
     return found
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` except the bodies of ``if TYPE_CHECKING:`` blocks."""
+    nodes: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            todo += node.orelse
+            continue
+        todo += ast.iter_child_nodes(node)
+    return nodes
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 # --------------------------------------------------------------------------- the handout

@@ -32,6 +32,7 @@ from . import user_slots
 from .assignment import Assignment, Limits
 from .errors import GraderError, ProtocolError, UsageError, WorkerCrash
 from .worker import protocol
+from .worker.protocol import Reply
 from .worker.serve import WorkerConfig
 
 __all__ = ["ISOLATION_LEVELS", "Reply", "Stage", "Worker", "choose_isolation", "prepare_stage"]
@@ -141,17 +142,6 @@ def _ro_runtime_binds() -> list[str]:
         if prefix != real:
             args += ["--ro-bind", real, prefix]
     return args
-
-
-@dataclass
-class Reply:
-    """One decoded answer from the worker, plus the trusted side's own measurements."""
-
-    header: dict[str, Any]
-    blobs: list[bytes]
-    wall_seconds: float
-    cpu_seconds: float
-    """CPU time of the worker's whole process tree during the request, read from /proc."""
 
 
 @dataclass
@@ -436,7 +426,7 @@ class Worker:
         code = proc.wait(timeout=10) if proc is not None else None
         self.close()
         return WorkerCrash(f"The process running your code {_describe_exit(code, self.limits)} {during}.",
-                           "do not call sys.exit/os._exit or kill processes; check memory use.")
+                           "do not call sys.exit/os._exit or kill processes; check memory use.", exit_code=code)
 
 
 def _describe_exit(code: int | None, limits: Limits) -> str:

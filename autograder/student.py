@@ -8,18 +8,25 @@ values cross the same plain-data encoding, so a test behaves identically in both
 
 from __future__ import annotations
 
+import ctypes
 import math
+import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from . import compare
+from . import compare, hints
 from .errors import CheckFailed, GraderError, WorkerCrash
-from .sandbox import Reply, Stage, Worker
 from .static_checks import Report
 from .worker import protocol
+from .worker.protocol import Reply
 from .worker.serve import Dispatcher, WorkerConfig
+
+if TYPE_CHECKING:  # the sandbox is Linux-only grading code: local mode (any OS) never imports it
+    from .sandbox import Stage, Worker
 
 __all__ = ["LocalTransport", "Outcome", "SandboxTransport", "Student", "StudentError", "TimedRun"]
 
@@ -76,21 +83,98 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-class LocalTransport:
-    """In-process: the student's module is imported here (local mode only, never when grading)."""
+LOCAL_TIMEOUT_HINT = "look for an infinite loop, or a Python loop over elements that should be vectorized."
 
-    def __init__(self, config: WorkerConfig) -> None:
+
+class LocalTransport:
+    """In-process: the student's module is imported here (local mode only, never when grading).
+
+    Each request runs in a daemon thread, and the caller stops waiting after ``call_seconds``
+    (the assignment's ``[limits] call_seconds``, as when grading): an endless loop fails its
+    test instead of hanging pytest, on any OS. The abandoned thread is asked to stop (an
+    exception raised in it at its next Python instruction); if it cannot be stopped, it is a
+    daemon and does not keep pytest from exiting. While a debugger is stepping through the
+    student's code, the limit waits.
+    """
+
+    def __init__(self, config: WorkerConfig, call_seconds: float | None = None) -> None:
         self.dispatcher = Dispatcher(config, capture=False)
-        self.ready = self.dispatcher.load()
+        self.call_seconds = call_seconds
+        self.import_crash: WorkerCrash | None = None
+        ready = _within(self.dispatcher.load, call_seconds)
+        if not ready:
+            self.import_crash = WorkerCrash(
+                f"Importing your module did not finish within the time limit ({call_seconds:g} s) and was stopped.",
+                "look for an endless loop or a long computation at the top level of your file, outside any function.")
+        self.ready: dict[str, Any] = ready[0] if ready else {}
 
     def exchange(self, header: dict[str, Any], blobs: list[bytes], timeout: float | None = None) -> Reply:
+        """Run one request here, in a thread given at most ``timeout`` (else ``call_seconds``) seconds."""
+        if self.import_crash is not None:
+            raise self.import_crash
+        limit = timeout if timeout is not None else self.call_seconds
         started = time.process_time()
         wall = time.monotonic()
-        reply, out = self.dispatcher.handle(header, blobs)
+        answer = _within(lambda: self.dispatcher.handle(header, blobs), limit)
+        if not answer:
+            raise WorkerCrash(f"did not finish within the time limit ({limit:g} s per call, as when grading) "
+                              "and was stopped.", LOCAL_TIMEOUT_HINT, timed_out=True)
+        reply, out = answer[0]
         return Reply(reply, out, time.monotonic() - wall, time.process_time() - started)
 
     def close(self) -> None:
         """Nothing to release in-process."""
+
+
+class _Abandoned(BaseException):
+    """Raised inside a student call the caller stopped waiting for, to end its thread."""
+
+
+_T = TypeVar("_T")
+
+
+def _within(fn: Callable[[], _T], seconds: float | None) -> list[_T]:
+    """``[fn()]``, run in a daemon thread; ``[]`` if it is still running after ``seconds`` (then it is stopped)."""
+    box: list[_T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            box.append(fn())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller (or dropped once abandoned)
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="autograder-student-call", daemon=True)
+    thread.start()
+    try:
+        thread.join(seconds)
+        while thread.is_alive() and seconds is not None and _debugged(thread):
+            thread.join(seconds)
+    finally:
+        if thread.is_alive():
+            _stop(thread)
+    if failure:
+        raise failure[0]
+    return box
+
+
+def _debugged(thread: threading.Thread) -> bool:
+    """Whether a debugger traces this process or the thread's code (then a time limit would cut it off)."""
+    if sys.gettrace() is not None:
+        return True
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None:
+        if frame.f_trace is not None:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _stop(thread: threading.Thread) -> None:
+    """Raise ``_Abandoned`` in ``thread`` at its next Python instruction (CPython; elsewhere it runs on)."""
+    set_async_exc = getattr(getattr(ctypes, "pythonapi", None), "PyThreadState_SetAsyncExc", None)
+    if set_async_exc is not None and thread.ident is not None:
+        set_async_exc(ctypes.c_ulong(thread.ident), ctypes.py_object(_Abandoned))
 
 
 @dataclass
@@ -129,10 +213,7 @@ class SandboxTransport:
             self.ready = worker.start()
         except WorkerCrash as crash:
             worker.close()
-            self.import_crash = WorkerCrash(
-                f"Importing your module ended the process running it ({crash.problem})",
-                "do not call sys.exit(), os._exit() or kill processes at import time.",
-            )
+            self.import_crash = hints.import_crash(crash)
             raise self.import_crash from None
         self.start_seconds.append(worker.start_seconds)
         self.process_cap = worker.cgroup is not None
@@ -147,7 +228,10 @@ class SandboxTransport:
 class Student:
     """The handle tests use to run the student's functions, probes and timings."""
 
-    def __init__(self, transport: Transport, report: Report, module_file: str, device: str = "cpu") -> None:
+    def __init__(self, transport: Transport, report: Report, module_file: str, device: str = "cpu",
+                 ignored: tuple[str, ...] = ()) -> None:
+        self.ignored = ignored
+        """The submission's other files (never used), for the hint when the student's file imports one."""
         self.transport = transport
         self.report = report
         self.module_file = module_file
@@ -231,19 +315,20 @@ class Student:
         parts = [compare.describe(a) for a in args] + [f"{k}={compare.describe(v)}" for k, v in kwargs.items()]
         return f"{fn}({', '.join(parts)})"
 
+    def _raise_import_failure(self) -> None:
+        """If the student's file failed to import, fail the test saying so (with the hint for that failure)."""
+        info = getattr(self.transport, "ready", {}).get("import_error")
+        if info:
+            raise CheckFailed(*hints.import_failure(_student_error(info), self.module_file, self.ignored))
+
     def _check_static(self, fn: str) -> None:
         """Fail at once if the file does not parse, ``fn`` reaches a banned API, or ``fn`` already hung."""
         if fn in self.timed_out:
             raise CheckFailed(f"{fn} was not run again: an earlier call {self.timed_out[fn]}",
                               "look for an infinite loop, or a Python loop over elements that should be vectorized.")
-        if self.report.syntax_error:
-            raise CheckFailed(f"Your file could not be loaded: {self.report.syntax_error}",
-                              "fix the syntax error; no test can run until the file parses.")
-        hits = self.report.violations(fn)
-        if hits:
-            names = ", ".join(f"{h.name} (line {h.line})" for h in hits)
-            raise CheckFailed(f"{fn} uses {names}, which this assignment does not allow: {hits[0].reason}.",
-                              "rewrite it with elementary tensor operations.")
+        blocker = self.report.blocker(fn)
+        if blocker is not None:
+            raise CheckFailed(*blocker)
 
     def _request(self, header: dict[str, Any], fn: str | None, args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> Outcome:
@@ -280,6 +365,7 @@ class Student:
                     outcome.args_after = after if isinstance(after, list) else None
             else:
                 outcome.error = _student_error(head.get("error"))
+                self._raise_import_failure()
         except (protocol.WireError, TypeError, KeyError, ValueError) as exc:
             raise CheckFailed(f"{what}: the result could not be read back ({exc})",
                               "return plain tensors / numbers.") from None
@@ -288,9 +374,7 @@ class Student:
 
 def _hint_for(error: StudentError) -> str:
     """A next step that fits the exception the student's code raised."""
-    if error.is_a("NotImplementedError"):
-        return "this task is still the stub: replace `# YOUR CODE HERE` and the raise with your code."
-    return "read the error and the line of your file it points to."
+    return hints.for_exception(error)
 
 
 def _student_error(info: Any) -> StudentError:

@@ -35,6 +35,17 @@ ARRAY_DTYPES = {
 TENSOR_DTYPES = ARRAY_DTYPES | {"bfloat16"}
 
 
+@dataclass
+class Reply:
+    """One decoded answer from the worker, plus the trusted side's own measurements."""
+
+    header: dict[str, Any]
+    blobs: list[bytes]
+    wall_seconds: float
+    cpu_seconds: float
+    """CPU time of the worker's whole process tree during the request (trusted side's clock)."""
+
+
 class WireError(Exception):
     """A message that is not well-formed plain data; the text names what is wrong."""
 
