@@ -13,12 +13,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from autograder.compare import expect_close, expect_no_history, expect_unchanged, fail
+from autograder.testing import F64, expect_close, expect_no_history, expect_unchanged, fail, graded
 
-F64 = torch.float64
 NO_WRITES = "never write into your inputs; use out-of-place operations."
 STABLE = "subtract each row's max score before exponentiating (or use torch.softmax)."
 CORRECTION = "dS = P * (dP - rowsum(P * dP)): the softmax Jacobian has a diagonal term and a rank-one correction."
@@ -113,10 +111,7 @@ def _check_grads(student, q, k, v, g, what, hint, **kwargs):
 
 # ======================================================================== scaled_dot_product_attention (23)
 
-@pytest.mark.scaled_dot_product_attention
-@weight(0.75)
-@number("1.10")
-@tags("hidden")
+@graded("1.10", points=0.75)
 @pytest.mark.parametrize("batch", [(), (4,), (2, 3), (2, 2, 3)], ids=["2-D", "3-D", "4-D", "5-D"])
 def test_sdpa_any_leading_dims(student, rng, batch):
     """attention over any number of leading (batch, head) dims, with L != S and E != Ev"""
@@ -126,10 +121,7 @@ def test_sdpa_any_leading_dims(student, rng, batch):
                 "softmax over the keys.")
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(1)
-@number("1.11")
-@tags("hidden")
+@graded("1.11", points=1)
 def test_sdpa_dtypes(student, rng):
     """attention returns q's dtype for float16, float32 and float64"""
     for dtype in (torch.float16, torch.float32, torch.float64):
@@ -138,12 +130,11 @@ def test_sdpa_dtypes(student, rng):
                     "return q's dtype; compute float16 in float32 and cast back.")
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(1)
-@number("1.12")
-@tags("hidden")
-@pytest.mark.parametrize("mask_shape", [(5, 7), (2, 1, 5, 7), (1, 3, 1, 7), (2, 3, 5, 7)],
-                         ids=["L,S", "B,1,L,S", "1,H,1,S", "B,H,L,S"])
+SDPA_BOOL_MASK_BROADCAST_CASES = [(5, 7), (2, 1, 5, 7), (1, 3, 1, 7), (2, 3, 5, 7)]
+
+
+@graded("1.12", points=1)
+@pytest.mark.parametrize("mask_shape", SDPA_BOOL_MASK_BROADCAST_CASES, ids=["L,S", "B,1,L,S", "1,H,1,S", "B,H,L,S"])
 def test_sdpa_bool_mask_broadcast(student, rng, mask_shape):
     """a random (asymmetric) bool mask of each broadcastable shape, True = may attend"""
     q, k, v, _ = _qkvg(rng, (2, 3), 5, 7, 4, 6, dtype=torch.float32)
@@ -153,10 +144,7 @@ def test_sdpa_bool_mask_broadcast(student, rng, mask_shape):
                 "let the mask broadcast against (..., L, S).", attn_mask=mask)
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(2)
-@number("1.13")
-@tags("hidden")
+@graded("1.13", points=2)
 def test_sdpa_float_mask(student, rng):
     """a float mask with -inf entries and finite offsets is added to the scaled scores"""
     q, k, v, _ = _qkvg(rng, (2, 2), 6, 5, 3, 4)
@@ -166,10 +154,7 @@ def test_sdpa_float_mask(student, rng):
                 "add a float mask to q @ k^T * scale; do not treat it as bool and do not scale it.", attn_mask=mask)
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(1.5)
-@number("1.14")
-@tags("hidden")
+@graded("1.14", points=1.5)
 @pytest.mark.parametrize("L,S", [(4, 9), (9, 4)], ids=["L<S", "L>S"])
 def test_sdpa_causal_rectangular(student, rng, L, S):
     """is_causal with L != S is top-left aligned: query i sees keys 0..i"""
@@ -179,10 +164,7 @@ def test_sdpa_causal_rectangular(student, rng, L, S):
                 "also when L != S.", is_causal=True)
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(1.5)
-@number("1.15")
-@tags("hidden")
+@graded("1.15", points=1.5)
 @pytest.mark.parametrize("kind", ["bool", "float"])
 def test_sdpa_fully_masked_rows(student, rng, kind):
     """a query row with no allowed key outputs zeros (bool mask all False, or float mask all -inf)"""
@@ -197,10 +179,7 @@ def test_sdpa_fully_masked_rows(student, rng, kind):
                 attn_mask=mask)
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(2)
-@number("1.16")
-@tags("hidden")
+@graded("1.16", points=2)
 def test_sdpa_large_scores(student, rng):
     """attention stays finite and exact for scores far beyond exp's overflow (float64 and float32)"""
     for dtype, offset in ((F64, 4000), (torch.float32, 150)):
@@ -209,10 +188,7 @@ def test_sdpa_large_scores(student, rng):
                     f"+-{offset}", STABLE)
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(1)
-@number("1.17")
-@tags("hidden")
+@graded("1.17", points=1)
 def test_sdpa_custom_scale(student, rng):
     """a given scale (also one larger than 1) replaces 1/sqrt(E), and applies with a mask too"""
     q, k, v, _ = _qkvg(rng, (3,), 4, 6, 5, 2)
@@ -223,10 +199,7 @@ def test_sdpa_custom_scale(student, rng):
                 "scale the scores, then add the float mask (the mask is not scaled).", attn_mask=mask, scale=0.05)
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(1)
-@number("1.18")
-@tags("hidden")
+@graded("1.18", points=1)
 def test_sdpa_leaves_inputs_alone(student, rng):
     """attention does not modify q, k, v or the mask and returns no autograd history"""
     q, k, v, _ = _qkvg(rng, (2, 2), 5, 4, 3, 3, dtype=torch.float32, std=3.0)
@@ -239,10 +212,7 @@ def test_sdpa_leaves_inputs_alone(student, rng):
     _check_sdpa(student, *(t.detach() for t in leaves), what, NO_WRITES, attn_mask=mask)
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(0.6)
-@number("1.19")
-@tags("hidden")
+@graded("1.19", points=0.6)
 @pytest.mark.parametrize("case", ["k_features", "v_rows", "leading_dims", "mask_shape", "causal_and_mask"])
 def test_sdpa_value_errors(student, case):
     """attention raises ValueError for mismatched sizes, a mask that does not broadcast, or mask + is_causal"""
@@ -259,10 +229,7 @@ def test_sdpa_value_errors(student, case):
 
 # ======================================================================== sdpa_backward (20)
 
-@pytest.mark.sdpa_backward
-@weight(1.5)
-@number("2.10")
-@tags("hidden")
+@graded("2.10", points=1.5)
 @pytest.mark.parametrize("batch", [(3,), (2, 3)], ids=["3-D", "4-D"])
 def test_backward_matches_autograd(student, rng, batch):
     """sdpa_backward matches autograd with L != S and E != Ev, batch and heads > 1"""
@@ -271,10 +238,7 @@ def test_backward_matches_autograd(student, rng, batch):
                  "dv = P^T dO (S x Ev); dq = dS k * scale (L x E); dk = dS^T q * scale (S x E). " + CORRECTION)
 
 
-@pytest.mark.sdpa_backward
-@weight(2)
-@number("2.11")
-@tags("hidden")
+@graded("2.11", points=2)
 def test_backward_bool_mask(student, rng):
     """sdpa_backward with an asymmetric bool mask broadcast over heads matches autograd"""
     q, k, v, g = _qkvg(rng, (2, 3), 5, 6, 3, 4)
@@ -283,10 +247,7 @@ def test_backward_bool_mask(student, rng):
                  "recompute P with the same mask as the forward (True = may attend).", attn_mask=mask)
 
 
-@pytest.mark.sdpa_backward
-@weight(2)
-@number("2.12")
-@tags("hidden")
+@graded("2.12", points=2)
 def test_backward_float_mask(student, rng):
     """sdpa_backward with a float mask (finite offsets and -inf) matches autograd"""
     q, k, v, g = _qkvg(rng, (3,), 6, 5, 4, 2)
@@ -295,10 +256,7 @@ def test_backward_float_mask(student, rng):
                  "the mask is a constant added to the scores: it changes P, not the chain rule.", attn_mask=mask)
 
 
-@pytest.mark.sdpa_backward
-@weight(1.5)
-@number("2.13")
-@tags("hidden")
+@graded("2.13", points=1.5)
 @pytest.mark.parametrize("L,S", [(3, 7), (7, 3)], ids=["L<S", "L>S"])
 def test_backward_causal_rectangular(student, rng, L, S):
     """sdpa_backward with is_causal and L != S (top-left aligned) matches autograd"""
@@ -307,10 +265,7 @@ def test_backward_causal_rectangular(student, rng, L, S):
                  "use the forward's causal mask: key j hidden from query i when j > i.", is_causal=True)
 
 
-@pytest.mark.sdpa_backward
-@weight(1)
-@number("2.14")
-@tags("hidden")
+@graded("2.14", points=1)
 @pytest.mark.parametrize("kind", ["bool", "float"])
 def test_backward_fully_masked_rows(student, rng, kind):
     """fully masked query rows get zero gradients and add nothing to dk and dv"""
@@ -323,10 +278,7 @@ def test_backward_fully_masked_rows(student, rng, kind):
                  "those rows have P = 0 (not NaN): their dq is 0 and they add nothing to dk and dv.", attn_mask=mask)
 
 
-@pytest.mark.sdpa_backward
-@weight(2)
-@number("2.15")
-@tags("hidden")
+@graded("2.15", points=2)
 def test_backward_large_scores(student, rng):
     """sdpa_backward stays finite and exact for scores far beyond exp's overflow (from q, or from a float mask)"""
     for dtype, offset, in_mask in ((F64, 4000, False), (torch.float32, 150, True)):
@@ -336,10 +288,7 @@ def test_backward_large_scores(student, rng):
                      attn_mask=mask)
 
 
-@pytest.mark.sdpa_backward
-@weight(1)
-@number("2.16")
-@tags("hidden")
+@graded("2.16", points=1)
 def test_backward_custom_scale(student, rng):
     """sdpa_backward with scale=1.3 matches autograd (the scale enters dq and dk)"""
     q, k, v, g = _qkvg(rng, (2,), 4, 5, 3, 3)
@@ -347,10 +296,7 @@ def test_backward_custom_scale(student, rng):
                  "scores = scale * q k^T, so dq and dk both carry the factor `scale`.", scale=1.3)
 
 
-@pytest.mark.sdpa_backward
-@weight(2)
-@number("2.17")
-@tags("hidden")
+@graded("2.17", points=2)
 def test_backward_dtypes(student, rng):
     """sdpa_backward returns each input's dtype for float16 and float32"""
     for dtype in (torch.float16, torch.float32):
@@ -359,10 +305,7 @@ def test_backward_dtypes(student, rng):
                      "return q's dtype; compute float16 in float32 and cast back.")
 
 
-@pytest.mark.sdpa_backward
-@weight(1)
-@number("2.18")
-@tags("hidden")
+@graded("2.18", points=1)
 def test_backward_leaves_inputs_alone(student, rng):
     """sdpa_backward does not modify its inputs and returns no autograd history"""
     q, k, v, g = _qkvg(rng, (2,), 4, 3, 5, 2, dtype=torch.float32, std=2.0)
@@ -375,10 +318,7 @@ def test_backward_leaves_inputs_alone(student, rng):
     _check_grads(student, *(t.detach() for t in leaves), g, what, NO_WRITES)
 
 
-@pytest.mark.sdpa_backward
-@weight(0.5)
-@number("2.19")
-@tags("hidden")
+@graded("2.19", points=0.5)
 @pytest.mark.parametrize("case", ["grad_output_shape", "k_features", "mask_shape", "causal_and_mask"])
 def test_backward_value_errors(student, case):
     """sdpa_backward raises ValueError for a mis-shaped grad_output and the forward's errors"""
@@ -427,10 +367,7 @@ SPLIT = ("split D into heads with view(N, rows, H, D/H).transpose(1, 2), merge w
          "reshape(N, L, D); scale each head by 1/sqrt(D/H).")
 
 
-@pytest.mark.multi_head_attention
-@weight(1.5)
-@number("3.10")
-@tags("hidden")
+@graded("3.10", points=1.5)
 @pytest.mark.parametrize("n,length,s,d,h", [(3, 4, 6, 12, 3), (2, 7, 5, 16, 8)], ids=["H=3", "H=8"])
 def test_mha_matches_composition(student, rng, n, length, s, d, h):
     """multi_head_attention with distinct N, L, S, D, H and all biases matches PyTorch's composition"""
@@ -439,10 +376,7 @@ def test_mha_matches_composition(student, rng, n, length, s, d, h):
                f"num_heads={h}, biases", SPLIT)
 
 
-@pytest.mark.multi_head_attention
-@weight(2)
-@number("3.11")
-@tags("hidden")
+@graded("3.11", points=2)
 def test_mha_matches_torch_module(student, rng):
     """multi_head_attention matches torch's own F.multi_head_attention_forward (nn.MultiheadAttention's math)"""
     n, length, s, d, h = 2, 5, 3, 8, 2
@@ -458,10 +392,7 @@ def test_mha_matches_torch_module(student, rng):
                  hint="our mask polarity is SDPA's (True = may attend), the opposite of nn.MultiheadAttention's.")
 
 
-@pytest.mark.multi_head_attention
-@weight(2)
-@number("3.12")
-@tags("hidden")
+@graded("3.12", points=2)
 def test_mha_bool_mask(student, rng):
     """multi_head_attention with an asymmetric bool (L, S) mask shared by every batch entry and head"""
     x, weights, biases = _mha_inputs(rng, 2, 6, 4, 8, bias=(True, False, True, False))
@@ -470,10 +401,7 @@ def test_mha_bool_mask(student, rng):
                "pass the mask to every head's attention; True = may attend.", attn_mask=mask)
 
 
-@pytest.mark.multi_head_attention
-@weight(2)
-@number("3.13")
-@tags("hidden")
+@graded("3.13", points=2)
 def test_mha_per_head_mask(student, rng):
     """multi_head_attention with a different float mask per batch entry and head, shape (N, H, L, S)"""
     n, length, s, d, h = 2, 4, 5, 12, 3
@@ -484,10 +412,7 @@ def test_mha_per_head_mask(student, rng):
                attn_mask=mask)
 
 
-@pytest.mark.multi_head_attention
-@weight(2)
-@number("3.14")
-@tags("hidden")
+@graded("3.14", points=2)
 def test_mha_causal(student, rng):
     """multi_head_attention with is_causal=True and L != S"""
     x, weights, biases = _mha_inputs(rng, 2, 6, 4, 8)
@@ -495,10 +420,7 @@ def test_mha_causal(student, rng):
                "pass is_causal to every head's attention (top-left aligned).", is_causal=True)
 
 
-@pytest.mark.multi_head_attention
-@weight(2)
-@number("3.15")
-@tags("hidden")
+@graded("3.15", points=2)
 def test_mha_float32_leaves_inputs_alone(student, rng):
     """multi_head_attention in float32 keeps the dtype, leaves its inputs unchanged, records no history"""
     x, weights, biases = _mha_inputs(rng, 2, 3, 5, 8, dtype=torch.float32)
@@ -513,10 +435,7 @@ def test_mha_float32_leaves_inputs_alone(student, rng):
     _check_mha(student, 2, plain[0], plain[1], biases, what, NO_WRITES)
 
 
-@pytest.mark.multi_head_attention
-@weight(0.5)
-@number("3.16")
-@tags("hidden")
+@graded("3.16", points=0.5)
 def test_mha_some_biases(student, rng):
     """multi_head_attention with only b_v and b_o given (the others None)"""
     x, weights, biases = _mha_inputs(rng, 3, 2, 4, 6, bias=(False, False, True, True))
@@ -524,12 +443,12 @@ def test_mha_some_biases(student, rng):
                "each bias is optional on its own; None means no bias for that projection.")
 
 
-@pytest.mark.multi_head_attention
-@weight(0.5)
-@number("3.17")
-@tags("hidden")
-@pytest.mark.parametrize("case", ["heads_do_not_divide", "key_features", "value_length", "weight_shape",
-                                  "bias_shape", "mask_shape", "causal_and_mask"])
+MHA_VALUE_ERRORS_CASES = ["heads_do_not_divide", "key_features", "value_length", "weight_shape",
+                          "bias_shape", "mask_shape", "causal_and_mask"]
+
+
+@graded("3.17", points=0.5)
+@pytest.mark.parametrize("case", MHA_VALUE_ERRORS_CASES)
 def test_mha_value_errors(student, case):
     """multi_head_attention raises ValueError for each malformed input"""
     d = 6

@@ -20,10 +20,9 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from autograder import performance
+from autograder.testing import graded, speed_test
 
 LAYOUTS = ["batch", "heads"]
 
@@ -74,14 +73,14 @@ def _speed(student, assignment, device, rng, extra_data, layout: str, backward: 
         runs[str(dtype).removeprefix("torch.")] = record
         try:
             if backward:
-                performance.speed_test(student, assignment, "forward_backward", "sdpa_forward_backward",
-                                       (q, k, v, g), _expected(q, k, v, g, device, backward=True),
-                                       "attention_forward_backward", record,
-                                       uses=("scaled_dot_product_attention", "sdpa_backward"))
+                speed_test(student, assignment, "forward_backward", "sdpa_forward_backward",
+                           (q, k, v, g), _expected(q, k, v, g, device, backward=True),
+                           "attention_forward_backward", record,
+                           uses=("scaled_dot_product_attention", "sdpa_backward"))
             else:
-                performance.speed_test(student, assignment, "scaled_dot_product_attention", "sdpa_forward",
-                                       (q, k, v), _expected(q, k, v, g, device, backward=False),
-                                       "attention_forward", record)
+                speed_test(student, assignment, "scaled_dot_product_attention", "sdpa_forward",
+                           (q, k, v), _expected(q, k, v, g, device, backward=False),
+                           "attention_forward", record)
         finally:
             for who in ("student", "yardstick"):
                 if record.get(f"{who}_ms"):
@@ -91,20 +90,14 @@ def _speed(student, assignment, device, rng, extra_data, layout: str, backward: 
                 extra_data.update(max(timed, key=lambda r: r["ratio"] / r["budget"]))
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(2.5)
-@number("4.1")
-@tags("performance")
+@graded("4.1", points=2.5, task="scaled_dot_product_attention")
 @pytest.mark.parametrize("layout", LAYOUTS, ids=["many batch entries", "many heads"])
 def test_forward_speed(student, assignment, device, rng, extra_data, layout):
     """scaled_dot_product_attention on many short sequences is within budget of PyTorch's SDPA (math backend)"""
     _speed(student, assignment, device, rng, extra_data, layout, backward=False)
 
 
-@pytest.mark.sdpa_backward
-@weight(2.5)
-@number("4.2")
-@tags("performance")
+@graded("4.2", points=2.5, task="sdpa_backward")
 @pytest.mark.parametrize("layout", LAYOUTS, ids=["many batch entries", "many heads"])
 def test_forward_backward_speed(student, assignment, device, rng, extra_data, layout):
     """the forward plus sdpa_backward is within budget of PyTorch's SDPA forward + autograd backward"""

@@ -6,22 +6,18 @@ the seed is printed at the end so you can repeat a run with --ag-seed).
 
 from __future__ import annotations
 
-import pytest
 import torch
 import torch.nn.functional as F
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from autograder.compare import expect_close, fail
+from autograder.testing import F64, expect_close, fail, graded, property_settings
 
 # Deterministic examples (the same score every run), shrunk to a small failing input, no "explain" phase.
-PROPERTY = settings(max_examples=15, derandomize=True, database=None, deadline=None,
-                    phases=(Phase.explicit, Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck))
+PROPERTY = property_settings(max_examples=15)
 sizes = st.integers(1, 6)
 seeds = st.integers(0, 2**31 - 1)
-F64 = torch.float64
 
 
 def _sdpa(q, k, v, **kwargs) -> torch.Tensor:
@@ -52,10 +48,7 @@ def _expect_grads(got, q, k, v, g, what, hint, **kwargs):
 
 # --------------------------------------------------------------------------- Task 1: scaled_dot_product_attention
 
-@pytest.mark.scaled_dot_product_attention
-@weight(3)
-@number("1.1")
-@tags("public")
+@graded("1.1", points=3)
 def test_sdpa_matches_torch(student, rng):
     """attention with 2 batch entries, 3 heads, L=5 queries, S=7 keys, E=8, Ev=6 matches PyTorch (float64)"""
     q, k, v, _ = _qkv(rng, (2, 3), 5, 7, 8, 6)
@@ -64,10 +57,7 @@ def test_sdpa_matches_torch(student, rng):
                  hint="softmax over the keys (last dim) of q @ k^T / sqrt(E), then multiply by v.")
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(2)
-@number("1.2")
-@tags("public")
+@graded("1.2", points=2)
 def test_sdpa_bool_mask(student, rng):
     """a bool attn_mask (True = may attend) matches PyTorch (float32)"""
     q, k, v, _ = _qkv(rng, (3,), 4, 6, 5, 5, torch.float32)
@@ -78,10 +68,7 @@ def test_sdpa_bool_mask(student, rng):
                  hint="True means 'may attend': set the scores where the mask is False to -inf before the softmax.")
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(2)
-@number("1.3")
-@tags("public")
+@graded("1.3", points=2)
 def test_sdpa_float_mask(student, rng):
     """a float attn_mask is added to the scaled scores (float64)"""
     q, k, v, _ = _qkv(rng, (2,), 5, 4, 3, 6)
@@ -91,10 +78,7 @@ def test_sdpa_float_mask(student, rng):
                  hint="a float mask is added to q @ k^T * scale (after scaling, before the softmax).")
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(2)
-@number("1.4")
-@tags("public")
+@graded("1.4", points=2)
 def test_sdpa_causal_square(student, rng):
     """is_causal=True with L = S: query i attends to keys 0..i"""
     q, k, v, _ = _qkv(rng, (2, 2), 6, 6, 4, 4)
@@ -103,10 +87,7 @@ def test_sdpa_causal_square(student, rng):
                  hint="mask the scores above the diagonal (key j > query i) with -inf.")
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(1)
-@number("1.5")
-@tags("public")
+@graded("1.5", points=1)
 def test_sdpa_custom_scale(student, rng):
     """scale=0.3 replaces the default 1/sqrt(E)"""
     q, k, v, _ = _qkv(rng, (2,), 3, 5, 4, 2)
@@ -115,10 +96,7 @@ def test_sdpa_custom_scale(student, rng):
                  hint="use the given scale instead of 1/sqrt(E) when it is not None.")
 
 
-@pytest.mark.scaled_dot_product_attention
-@weight(2)
-@number("1.6")
-@tags("public")
+@graded("1.6", points=2)
 @PROPERTY
 @given(L=sizes, S=sizes, E=sizes, seed=seeds)
 def test_sdpa_permuting_keys_changes_nothing(student, L, S, E, seed):
@@ -137,10 +115,7 @@ def test_sdpa_permuting_keys_changes_nothing(student, L, S, E, seed):
 
 # --------------------------------------------------------------------------- Task 2: sdpa_backward
 
-@pytest.mark.sdpa_backward
-@weight(3)
-@number("2.1")
-@tags("public")
+@graded("2.1", points=3)
 def test_backward_matches_autograd(student, rng):
     """sdpa_backward matches PyTorch's autograd with L=4, S=6, E=3, Ev=5 (float64)"""
     q, k, v, g = _qkv(rng, (2, 2), 4, 6, 3, 5)
@@ -148,10 +123,7 @@ def test_backward_matches_autograd(student, rng):
                   "dv = P^T dO; dP = dO v^T; dS = P * (dP - rowsum(P * dP)); dq = dS k * scale; dk = dS^T q * scale.")
 
 
-@pytest.mark.sdpa_backward
-@weight(3)
-@number("2.2")
-@tags("public")
+@graded("2.2", points=3)
 @PROPERTY
 @given(L=sizes, S=sizes, E=sizes, seed=seeds)
 def test_backward_matches_finite_differences(student, L, S, E, seed):
@@ -177,10 +149,7 @@ def test_backward_matches_finite_differences(student, L, S, E, seed):
                      hint="differentiate through the softmax: its Jacobian is diag(p) - p p^T for each row.")
 
 
-@pytest.mark.sdpa_backward
-@weight(2)
-@number("2.3")
-@tags("public")
+@graded("2.3", points=2)
 def test_backward_bool_mask(student, rng):
     """sdpa_backward with a bool attn_mask matches PyTorch's autograd"""
     q, k, v, g = _qkv(rng, (3,), 5, 4, 2, 3)
@@ -192,10 +161,7 @@ def test_backward_bool_mask(student, rng):
                   attn_mask=mask)
 
 
-@pytest.mark.sdpa_backward
-@weight(2)
-@number("2.4")
-@tags("public")
+@graded("2.4", points=2)
 def test_backward_causal(student, rng):
     """sdpa_backward with is_causal=True (L = S) matches PyTorch's autograd"""
     q, k, v, g = _qkv(rng, (2,), 5, 5, 3, 3)
@@ -228,10 +194,7 @@ def _mha_inputs(rng, n, length, s, d, bias=True):
     return x, weights, biases
 
 
-@pytest.mark.multi_head_attention
-@weight(3)
-@number("3.1")
-@tags("public")
+@graded("3.1", points=3)
 def test_mha_no_bias(student, rng):
     """multi_head_attention with 2 heads, no biases, self-attention (N=2, L=S=5, D=8) matches PyTorch"""
     (x, _, _), weights, _ = _mha_inputs(rng, 2, 5, 5, 8, bias=False)
@@ -241,10 +204,7 @@ def test_mha_no_bias(student, rng):
                       "1/sqrt(D/num_heads), merge, project with w_o.")
 
 
-@pytest.mark.multi_head_attention
-@weight(3)
-@number("3.2")
-@tags("public")
+@graded("3.2", points=3)
 def test_mha_biases_cross_attention(student, rng):
     """multi_head_attention with biases and 4 heads, L=3 queries attending to S=6 keys (N=2, D=12)"""
     (query, key, value), weights, biases = _mha_inputs(rng, 2, 3, 6, 12)
@@ -254,10 +214,7 @@ def test_mha_biases_cross_attention(student, rng):
                  hint="Linear convention: x @ w.T + b; keys come from `key`, values from `value`.")
 
 
-@pytest.mark.multi_head_attention
-@weight(2)
-@number("3.3")
-@tags("public")
+@graded("3.3", points=2)
 def test_mha_rejects_indivisible_heads(student, rng):
     """multi_head_attention raises ValueError when num_heads does not divide D"""
     (x, _, _), weights, _ = _mha_inputs(rng, 1, 2, 2, 6, bias=False)

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
 
-from autograder.compare import fail
+from autograder.testing import fail, graded
 
 
 def _public_helpers() -> Any:
@@ -216,21 +215,17 @@ def _uses(graph: list[Any]) -> tuple[str, ...]:
 
 # =========================================================================== Task 1: unbroadcast (7)
 
-@pytest.mark.unbroadcast
-@weight(0.5)
-@number("1.10")
-@tags("hidden")
-@pytest.mark.parametrize("shape", [(3, 1), (1, 4), (), (4,), (1, 1), (3, 4)],
-                         ids=["3x1", "1x4", "scalar", "4", "1x1", "3x4"])
+UNBROADCAST_AGAINST_3X4_CASES = [(3, 1), (1, 4), (), (4,), (1, 1), (3, 4)]
+
+
+@graded("1.10", points=0.5)
+@pytest.mark.parametrize("shape", UNBROADCAST_AGAINST_3X4_CASES, ids=["3x1", "1x4", "scalar", "4", "1x1", "3x4"])
 def test_unbroadcast_against_3x4(student, np_rng, shape):
     """unbroadcast of a (3, 4) gradient to (3, 1), (1, 4), (), (4,), (1, 1) and (3, 4)"""
     P._unbroadcast_case(student, np_rng.standard_normal((3, 4)), shape)
 
 
-@pytest.mark.unbroadcast
-@weight(2)
-@number("1.11")
-@tags("hidden")
+@graded("1.11", points=2)
 def test_unbroadcast_random_shapes(student, np_rng):
     """unbroadcast on random shapes of rank up to 4 with random broadcast axes and missing leading axes"""
     for _ in range(8):
@@ -240,10 +235,7 @@ def test_unbroadcast_random_shapes(student, np_rng):
         P._unbroadcast_case(student, np_rng.standard_normal(full), shape)
 
 
-@pytest.mark.unbroadcast
-@weight(1)
-@number("1.12")
-@tags("hidden")
+@graded("1.12", points=1)
 def test_unbroadcast_result_and_input(student, np_rng):
     """unbroadcast returns a float64 np.ndarray of exactly the shape (0-d for ()) and leaves grad unchanged"""
     grad = np_rng.standard_normal((2, 3, 4))
@@ -256,10 +248,7 @@ def test_unbroadcast_result_and_input(student, np_rng):
             fail(what, "modified its argument grad", "never write into grad: use out-of-place operations.")
 
 
-@pytest.mark.unbroadcast
-@weight(1)
-@number("1.13")
-@tags("hidden")
+@graded("1.13", points=1)
 def test_unbroadcast_rejects_bad_shapes(student, np_rng):
     """unbroadcast raises ValueError when shape does not broadcast to grad's shape"""
     grad = np_rng.standard_normal((3, 4))
@@ -273,10 +262,7 @@ BROADCAST_PAIRS = [((3, 4), (4,)), ((3, 1), (1, 4)), ((), (2, 3)), ((2, 3, 4), (
                    ((2, 1, 3), ())]
 
 
-@pytest.mark.elementwise
-@weight(1.5)
-@number("2.10")
-@tags("hidden")
+@graded("2.10", points=1.5)
 @pytest.mark.parametrize("op", ["sub", "mul", "div"])
 def test_binary_ops_broadcast(student, np_rng, op):
     """sub, mul and div with both operands broadcast in many patterns: values and vjps match PyTorch"""
@@ -289,10 +275,7 @@ def test_binary_ops_broadcast(student, np_rng, op):
                    "unbroadcast each operand's gradient to that operand's own shape.")
 
 
-@pytest.mark.elementwise
-@weight(0.5)
-@number("2.11")
-@tags("hidden")
+@graded("2.11", points=0.5)
 @pytest.mark.parametrize("op", ["exp", "log", "tanh", "relu"])
 def test_unary_ops_random(student, np_rng, op):
     """exp, log, tanh and relu on random inputs of several shapes, 0-d included (0.5 points each)"""
@@ -302,10 +285,7 @@ def test_unary_ops_random(student, np_rng, op):
                    "multiply g by the local derivative; keep 0-d results arrays (np.asarray).")
 
 
-@pytest.mark.elementwise
-@weight(1.5)
-@number("2.12")
-@tags("hidden")
+@graded("2.12", points=1.5)
 def test_power_exponents(student, np_rng):
     """power(a, c) for c = 2, 3, 0, 1, 0.5, 1.5, -1 and -2.5 matches PyTorch"""
     for c in [2, 3, 0, 1, 0.5, 1.5, -1.0, -2.5]:
@@ -314,10 +294,7 @@ def test_power_exponents(student, np_rng):
                    "d(a**c)/da = c * a**(c - 1), and exactly 0 when c == 0.")
 
 
-@pytest.mark.elementwise
-@weight(1.5)
-@number("2.13")
-@tags("hidden")
+@graded("2.13", points=1.5)
 def test_special_values(student, np_rng):
     """log(0), division by 0, exp overflow and a negative base with exponent 0.5 give inf / NaN like PyTorch"""
     up = np_rng.uniform(0.5, 1.5, 4)
@@ -333,10 +310,7 @@ def test_special_values(student, np_rng):
                    "with np.errstate if you like.")
 
 
-@pytest.mark.elementwise
-@weight(0.5)
-@number("2.14")
-@tags("hidden")
+@graded("2.14", points=0.5)
 def test_relu_at_zero(student, np_rng):
     """relu's gradient is 0 at exactly 0 (PyTorch's convention)"""
     a = np.array([-1.0, 0.0, 2.0, 0.0, -0.0, 3.0])
@@ -344,10 +318,7 @@ def test_relu_at_zero(student, np_rng):
                "the gradient passes only where a > 0 (strictly).")
 
 
-@pytest.mark.elementwise
-@weight(0.2)
-@number("2.15")
-@tags("hidden")
+@graded("2.15", points=0.2)
 @pytest.mark.parametrize("case", ["2*x", "x-1", "1-x", "x/2", "2/x", "array-x", "x*array", "x*y", "x**2", "x@W"])
 def test_operators(student, np_rng, case):
     """the Node operators (- * / @, ** c) between Nodes and with numbers and arrays on either side (0.2 points each)"""
@@ -366,10 +337,7 @@ def test_operators(student, np_rng, case):
                "each operator calls the matching function; numbers and arrays become constant leaves (_as_node).")
 
 
-@pytest.mark.elementwise
-@weight(1)
-@number("2.16")
-@tags("hidden")
+@graded("2.16", points=1)
 def test_same_operand_twice(student, np_rng):
     """mul(x, x), sub(x, x) and div(x, x): the vjp returns one gradient per parent, both for x"""
     x = _nonzero(np_rng, (3, 2))
@@ -378,10 +346,7 @@ def test_same_operand_twice(student, np_rng):
                    "parents are (x, x): return one gradient for each, backward adds them up.")
 
 
-@pytest.mark.elementwise
-@weight(0.5)
-@number("2.17")
-@tags("hidden")
+@graded("2.17", points=0.5)
 def test_ops_leave_inputs_alone(student, np_rng):
     """no operation and no vjp modifies its operands' values or the upstream gradient"""
     a, b = _nonzero(np_rng, (3, 4)), _nonzero(np_rng, (4,))
@@ -396,10 +361,7 @@ def test_ops_leave_inputs_alone(student, np_rng):
                  "use out-of-place operations (g * b, not g *= b).")
 
 
-@pytest.mark.elementwise
-@weight(0.5)
-@number("2.18")
-@tags("hidden")
+@graded("2.18", points=0.5)
 def test_elementwise_errors(student, np_rng):
     """ValueError for sub, mul and div of shapes that do not broadcast, and for power(a, c) with c not a number"""
     for op in ["sub", "mul", "div"]:
@@ -410,12 +372,11 @@ def test_elementwise_errors(student, np_rng):
 
 # =========================================================================== Task 3: reductions (10)
 
-@pytest.mark.reductions
-@weight(0.5)
-@number("3.10")
-@tags("hidden")
-@pytest.mark.parametrize("axis,keepdims", [(None, False), (None, True), (0, False), (-1, True), ([0, 2], False)],
-                         ids=["all", "all-keep", "axis0", "axis-1-keep", "axes02"])
+SUM_AXES_CASES = [(None, False), (None, True), (0, False), (-1, True), ([0, 2], False)]
+
+
+@graded("3.10", points=0.5)
+@pytest.mark.parametrize("axis,keepdims", SUM_AXES_CASES, ids=["all", "all-keep", "axis0", "axis-1-keep", "axes02"])
 def test_sum_axes(student, np_rng, axis, keepdims):
     """sum of a (2, 3, 4) node over several axes, with and without keepdims (0.5 points each)"""
     graph = [["leaf", np_rng.standard_normal((2, 3, 4))], ["sum", 0, axis, keepdims]]
@@ -424,12 +385,11 @@ def test_sum_axes(student, np_rng, axis, keepdims):
                "reshape g to the keepdims shape (use _axes), then broadcast it to the input's shape.")
 
 
-@pytest.mark.reductions
-@weight(0.5)
-@number("3.11")
-@tags("hidden")
-@pytest.mark.parametrize("axis,keepdims", [(None, False), (1, False), ([0, 2], True), (-1, False)],
-                         ids=["all", "axis1", "axes02-keep", "axis-1"])
+MEAN_AXES_CASES = [(None, False), (1, False), ([0, 2], True), (-1, False)]
+
+
+@graded("3.11", points=0.5)
+@pytest.mark.parametrize("axis,keepdims", MEAN_AXES_CASES, ids=["all", "axis1", "axes02-keep", "axis-1"])
 def test_mean_axes(student, np_rng, axis, keepdims):
     """mean of a (2, 3, 4) node over several axes (0.5 points each)"""
     graph = [["leaf", np_rng.standard_normal((2, 3, 4))], ["mean", 0, axis, keepdims]]
@@ -438,10 +398,7 @@ def test_mean_axes(student, np_rng, axis, keepdims):
                "divide by the number of entries averaged over, not by the total size.")
 
 
-@pytest.mark.reductions
-@weight(2)
-@number("3.12")
-@tags("hidden")
+@graded("3.12", points=2)
 def test_matmul_non_square(student, np_rng):
     """matmul with random non-square shapes (m, k) @ (k, n), m, k, n all different, and 1-wide edges"""
     for _ in range(3):
@@ -454,10 +411,7 @@ def test_matmul_non_square(student, np_rng):
                "a's gradient is g @ b.T; b's is a.T @ g.")
 
 
-@pytest.mark.reductions
-@weight(0.5)
-@number("3.13")
-@tags("hidden")
+@graded("3.13", points=0.5)
 @pytest.mark.parametrize("axes", [None, [2, 0, 3, 1], [-1, 0, -2, 1]], ids=["reverse", "perm", "negative"])
 def test_transpose_axes(student, np_rng, axes):
     """transpose of a (2, 3, 4, 5) node: reversed, a permutation that is not its own inverse, negative axes"""
@@ -467,10 +421,7 @@ def test_transpose_axes(student, np_rng, axes):
                "transpose g with the inverse permutation (np.argsort of the normalized axes).")
 
 
-@pytest.mark.reductions
-@weight(1)
-@number("3.14")
-@tags("hidden")
+@graded("3.14", points=1)
 def test_reshape_shapes(student, np_rng):
     """reshape with -1, from and to 0-d, and (2, 3, 4) to (4, 6)"""
     for src, dst in [((2, 3, 4), [4, 6]), ((2, 3, 4), [-1]), ((), [1, 1]), ((1,), []), ((6,), [3, -1])]:
@@ -480,10 +431,7 @@ def test_reshape_shapes(student, np_rng):
                    "the gradient is g reshaped to the input's shape.")
 
 
-@pytest.mark.reductions
-@weight(1)
-@number("3.15")
-@tags("hidden")
+@graded("3.15", points=1)
 def test_shape_errors(student, np_rng):
     """ValueError for matmul of non-2-D or mismatched operands, sum over a missing axis and an impossible reshape"""
     a = np_rng.standard_normal((2, 3))
@@ -502,10 +450,7 @@ def _topo(student: Any, graph: list[Any], root: int, **kwargs: Any) -> Any:
     return student.probe("topo_order", graph, root, uses=("topological_sort",), **kwargs)
 
 
-@pytest.mark.topological_sort
-@weight(1.5)
-@number("4.10")
-@tags("hidden")
+@graded("4.10", points=1.5)
 @pytest.mark.parametrize("n", [20, 100, 400])
 def test_topological_sort_random_dags(student, np_rng, n):
     """random DAGs of 20, 100 and 400 nodes (shared nodes, skips of every length): a valid order each"""
@@ -514,10 +459,7 @@ def test_topological_sort_random_dags(student, np_rng, n):
         expect_topological(_topo(student, graph, root), graph, root, f"topological_sort of a random {n}-node DAG")
 
 
-@pytest.mark.topological_sort
-@weight(1.5)
-@number("4.11")
-@tags("hidden")
+@graded("4.11", points=1.5)
 def test_topological_sort_only_reachable(student, np_rng):
     """only nodes reachable from root are listed: a leaf root alone, and a graph with side branches"""
     graph = random_wired(np_rng, 30, (2,), leaves=4, embed_skip=False)
@@ -538,10 +480,7 @@ def _chain_with_skips(rng: np.random.Generator, depth: int, window: int = 50) ->
     return graph
 
 
-@pytest.mark.topological_sort
-@weight(0.5)
-@number("4.12")
-@tags("hidden")
+@graded("4.12", points=0.5)
 @pytest.mark.parametrize("case", ["self-loop", "two-cycle", "long-cycle", "cycle-below-diamond"])
 def test_topological_sort_cycles(student, np_rng, case):
     """cycles of length 1, 2 and 41, and one deep below a diamond, raise ValueError (0.5 points each)"""
@@ -554,10 +493,7 @@ def test_topological_sort_cycles(student, np_rng, case):
                   "mark nodes grey while they are on the DFS stack; a grey parent means a cycle: raise ValueError.")
 
 
-@pytest.mark.topological_sort
-@weight(2.5)
-@number("4.13")
-@tags("hidden")
+@graded("4.13", points=2.5)
 def test_topological_sort_deep_skip_chain(student, np_rng):
     """a chain 5,000 nodes deep with random skip connections, under the default recursion limit"""
     depth = 5000
@@ -565,10 +501,7 @@ def test_topological_sort_deep_skip_chain(student, np_rng):
     expect_topological(_topo(student, graph, depth), graph, depth, "topological_sort of a 5,000-deep chain with skips")
 
 
-@pytest.mark.topological_sort
-@weight(2)
-@number("4.14")
-@tags("hidden")
+@graded("4.14", points=2)
 def test_topological_sort_many_paths(student, np_rng):
     """60 stacked diamonds (2**60 paths from top to bottom): each node listed once"""
     graph: list[Any] = [["leaf", np_rng.standard_normal(2)]]
@@ -580,10 +513,7 @@ def test_topological_sort_many_paths(student, np_rng):
     expect_topological(_topo(student, graph, root), graph, root, "topological_sort of 60 stacked diamonds")
 
 
-@pytest.mark.topological_sort
-@weight(0.5)
-@number("4.15")
-@tags("hidden")
+@graded("4.15", points=0.5)
 def test_topological_sort_rejects_non_nodes(student, np_rng):
     """topological_sort raises ValueError when root is not a Node"""
     for root in [np_rng.standard_normal(3), 2.0, None]:
@@ -592,12 +522,11 @@ def test_topological_sort_rejects_non_nodes(student, np_rng):
 
 # =========================================================================== Task 5: backward (16)
 
-@pytest.mark.backward
-@weight(1.5)
-@number("5.10")
-@tags("hidden")
-@pytest.mark.parametrize("size,matrix_root", [(12, False), (40, False), (30, True)],
-                         ids=["small", "medium", "matrix-root"])
+BACKWARD_RANDOM_GRAPHS_CASES = [(12, False), (40, False), (30, True)]
+
+
+@graded("5.10", points=1.5)
+@pytest.mark.parametrize("size,matrix_root", BACKWARD_RANDOM_GRAPHS_CASES, ids=["small", "medium", "matrix-root"])
 def test_backward_random_graphs(student, np_rng, size, matrix_root):
     """random graphs of your operations (broadcasting, reuse, skips, x * x): every node's .grad matches PyTorch"""
     graph, root, seed = random_op_graph(np_rng, size, matrix_root)
@@ -616,10 +545,7 @@ def _op_parents(graph: list[Any]) -> list[list[int]]:
     return [_operand_indices(e) for e in graph]
 
 
-@pytest.mark.backward
-@weight(2)
-@number("5.11")
-@tags("hidden")
+@graded("5.11", points=2)
 def test_backward_skip_graphs(student, np_rng):
     """random graphs with skip connections of unequal lengths and non-unit local derivatives"""
     for n, shape in [(25, (3,)), (80, (2, 2))]:
@@ -630,10 +556,7 @@ def test_backward_skip_graphs(student, np_rng):
                        f"backward on a random {n}-node graph with skip connections", ORDER_HINT, wired=True)
 
 
-@pytest.mark.backward
-@weight(1)
-@number("5.12")
-@tags("hidden")
+@graded("5.12", points=1)
 def test_backward_diamond_non_unit(student, np_rng):
     """a diamond and a triple fan-in with non-unit, negative local derivatives"""
     c = [float(v) for v in _nonzero(np_rng, 8)]
@@ -643,10 +566,7 @@ def test_backward_diamond_non_unit(student, np_rng):
                    "backward through a diamond with a product and a triple fan-in", ORDER_HINT, wired=True)
 
 
-@pytest.mark.backward
-@weight(1.5)
-@number("5.13")
-@tags("hidden")
+@graded("5.13", points=1.5)
 def test_backward_fan_out(student, np_rng):
     """x * x and x - x with your operations, and one node used by five others: paths are summed"""
     x = _nonzero(np_rng, (2, 3))
@@ -660,10 +580,7 @@ def test_backward_fan_out(student, np_rng):
                    wired=True)
 
 
-@pytest.mark.backward
-@weight(1.5)
-@number("5.14")
-@tags("hidden")
+@graded("5.14", points=1.5)
 def test_backward_replaces_earlier_calls(student, np_rng):
     """backward twice: the second call's gradients replace the first's; the same seed twice equals once"""
     graph = random_wired(np_rng, 20, (3,))
@@ -677,10 +594,7 @@ def test_backward_replaces_earlier_calls(student, np_rng):
             expect_array(mine, ref, f"backward called {call + 1} times: .grad of node {i}", hint)
 
 
-@pytest.mark.backward
-@weight(1.5)
-@number("5.15")
-@tags("hidden")
+@graded("5.15", points=1.5)
 def test_backward_vjp_once(student, np_rng):
     """each node's vjp runs at most once per backward call (counted), on a graph with heavy fan-out"""
     graph = random_wired(np_rng, 60, (2,))
@@ -694,10 +608,7 @@ def test_backward_vjp_once(student, np_rng):
              "call each node's vjp once, with its complete gradient, not once per child or per parent.")
 
 
-@pytest.mark.backward
-@weight(1.5)
-@number("5.16")
-@tags("hidden")
+@graded("5.16", points=1.5)
 def test_backward_grad_argument_shapes(student, np_rng):
     """grad: required for larger roots, shape-checked, optional and reshaped for roots of size 1"""
     graph = [["leaf", np_rng.standard_normal((2, 3))], ["lin", [0], [2.0]]]
@@ -716,10 +627,7 @@ def test_backward_grad_argument_shapes(student, np_rng):
                            "reshaped to the root's shape.", wired=True)
 
 
-@pytest.mark.backward
-@weight(1)
-@number("5.17")
-@tags("hidden")
+@graded("5.17", points=1)
 def test_backward_grads_are_fresh_arrays(student, np_rng):
     """every node gets its own float64 np.ndarray .grad (no shared memory), and grad itself is not modified"""
     graph = [["leaf", np_rng.standard_normal((2, 2))], ["leaf", np_rng.standard_normal((2, 2))], ["add", 0, 1],
@@ -734,10 +642,7 @@ def test_backward_grads_are_fresh_arrays(student, np_rng):
         fail("backward(y, grad)", "modified its grad argument", "never write into grad.")
 
 
-@pytest.mark.backward
-@weight(1)
-@number("5.18")
-@tags("hidden")
+@graded("5.18", points=1)
 def test_backward_deep_chain(student, np_rng):
     """backward through a chain 5,000 nodes deep, under the default recursion limit"""
     coefs = [float(v) for v in np_rng.uniform(0.999, 1.001, 5000)]
@@ -747,10 +652,7 @@ def test_backward_deep_chain(student, np_rng):
                    "and a loop over the reversed order in backward.", wired=True)
 
 
-@pytest.mark.backward
-@weight(0.5)
-@number("5.19")
-@tags("hidden")
+@graded("5.19", points=0.5)
 def test_backward_rejects_cycles_and_non_nodes(student, np_rng):
     """backward raises ValueError on a graph with a cycle and for a root that is not a Node"""
     student.raises("ValueError", "backward", np_rng.standard_normal(3))

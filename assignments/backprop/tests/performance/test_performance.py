@@ -19,11 +19,8 @@ import sys
 from typing import Any
 
 import numpy as np
-import pytest
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
 
-from autograder import performance
-from autograder.compare import expect_close
+from autograder.testing import expect_close, graded, scaling_test, speed_test, yardsticks
 
 USES = ("topological_sort", "backward")
 LINEAR = ("visit each node and each parent link a constant number of times: sets or dicts (keyed by the node "
@@ -33,7 +30,7 @@ LINEAR = ("visit each node and each parent link a constant number of times: sets
 
 def _probes(assignment: Any) -> Any:
     """The assignment's probes module, loaded in this (trusted) process for its input generator."""
-    performance.yardsticks(assignment)  # loads probes.py once as _ag_probes_<name>
+    yardsticks(assignment)  # loads probes.py once as _ag_probes_<name>
     return sys.modules[f"_ag_probes_{assignment.name}"]
 
 
@@ -48,32 +45,23 @@ def _exact_grad(x: np.ndarray, a: np.ndarray, b: np.ndarray, skip: np.ndarray) -
     return np.full(x.shape, adj[0])
 
 
-@pytest.mark.topological_sort
-@weight(4)
-@number("6.1")
-@tags("performance")
+@graded("6.1", points=4, task="topological_sort")
 def test_scaling(student, assignment, seed, extra_data):
     """topological_sort + backward take linear time: the exponent between n and 4n nodes is within budget"""
     n = int(assignment.performance["scaling_n"])
-    performance.scaling_test(student, assignment, "scaling_chain", USES, (n, 4 * n), "scale_exponent", extra_data,
-                             args=(seed,), hint=LINEAR)
+    scaling_test(student, assignment, "scaling_chain", USES, (n, 4 * n), "scale_exponent", extra_data,
+                 args=(seed,), hint=LINEAR)
 
 
-@pytest.mark.backward
-@weight(3)
-@number("6.2")
-@tags("performance")
+@graded("6.2", points=3, task="backward")
 def test_speed_against_autograd(student, assignment, seed, extra_data):
     """topological_sort + backward on a 500-node skip chain are within budget of PyTorch's autograd"""
     args = _probes(assignment).chain_arrays(int(assignment.performance["speed_n"]), seed)
-    performance.speed_test(student, assignment, "skip_chain", "skip_chain", args, _exact_grad(*args), "skip_chain",
-                           extra_data, uses=USES)
+    speed_test(student, assignment, "skip_chain", "skip_chain", args, _exact_grad(*args), "skip_chain",
+               extra_data, uses=USES)
 
 
-@pytest.mark.backward
-@weight(3)
-@number("6.3")
-@tags("performance")
+@graded("6.3", points=3, task="backward")
 def test_deep_chain(student, assignment, seed, extra_data):
     """a skip chain 100,000 nodes deep: sorted and differentiated within the time limit, without recursion"""
     args = _probes(assignment).chain_arrays(int(assignment.performance["deep_n"]), seed + 1)

@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
 
-from autograder.compare import expect_close, fail
+from autograder.testing import expect_close, fail, graded
 
 RTOL, ATOL = 1e-7, 1e-9
 """The handout's tolerances (section 8): |yours - PyTorch| <= ATOL + RTOL * |PyTorch|."""
@@ -266,10 +265,7 @@ def _unbroadcast_case(student: Any, grad: np.ndarray, shape: tuple[int, ...]) ->
                  f"unbroadcast(<{grad.shape} grad>, {shape})", UNBROADCAST)
 
 
-@pytest.mark.unbroadcast
-@weight(1)
-@number("1.1")
-@tags("public")
+@graded("1.1", points=1)
 def test_unbroadcast_leading_axes(student, rng):
     """unbroadcast sums away leading axes: (2, 3, 4) down to (3, 4) and (4,)"""
     grad = randn(rng, 2, 3, 4)
@@ -277,20 +273,14 @@ def test_unbroadcast_leading_axes(student, rng):
         _unbroadcast_case(student, grad, shape)
 
 
-@pytest.mark.unbroadcast
-@weight(1.5)
-@number("1.2")
-@tags("public")
+@graded("1.2", points=1.5)
 def test_unbroadcast_size_one_axes(student, rng):
     """unbroadcast sums size-1 axes with keepdims: (3, 4) down to (1, 4) and (3, 1); (2, 3, 4) to (2, 1, 4)"""
     for grad, shape in [(randn(rng, 3, 4), (1, 4)), (randn(rng, 3, 4), (3, 1)), (randn(rng, 2, 3, 4), (2, 1, 4))]:
         _unbroadcast_case(student, grad, shape)
 
 
-@pytest.mark.unbroadcast
-@weight(0.5)
-@number("1.3")
-@tags("public")
+@graded("1.3", points=0.5)
 def test_unbroadcast_to_scalar(student, rng):
     """unbroadcast of a (3, 4) gradient to shape () is a 0-d array holding the total"""
     _unbroadcast_case(student, randn(rng, 3, 4), ())
@@ -298,10 +288,7 @@ def test_unbroadcast_to_scalar(student, rng):
 
 # =========================================================================== Task 2: elementwise
 
-@pytest.mark.elementwise
-@weight(1.5)
-@number("2.1")
-@tags("public")
+@graded("2.1", points=1.5)
 def test_mul_vjp(student, rng):
     """mul of two (3, 4) nodes: value a * b, parents (a, b), vjp (g * b, g * a)"""
     graph = [["leaf", randn(rng, 3, 4)], ["leaf", randn(rng, 3, 4)], ["mul", 0, 1]]
@@ -309,10 +296,7 @@ def test_mul_vjp(student, rng):
                "d(a*b)/da = b and d(a*b)/db = a, each multiplied by the upstream gradient g.")
 
 
-@pytest.mark.elementwise
-@weight(0.75)
-@number("2.2")
-@tags("public")
+@graded("2.2", points=0.75)
 @pytest.mark.parametrize("op", ["sub", "div"])
 def test_sub_div_vjp(student, rng, op):
     """sub and div of two (2, 5) nodes: value and vjp match PyTorch (0.75 points each)"""
@@ -321,10 +305,7 @@ def test_sub_div_vjp(student, rng, op):
                "sub: (g, -g); div: (g / b, -g * a / b**2).")
 
 
-@pytest.mark.elementwise
-@weight(0.4)
-@number("2.3")
-@tags("public")
+@graded("2.3", points=0.4)
 @pytest.mark.parametrize("op", ["exp", "log", "tanh", "relu", "power"])
 def test_unary_vjp(student, rng, op):
     """exp, log, tanh, relu and power(a, 3) of a (4, 3) node: value and vjp match PyTorch (0.4 points each)"""
@@ -334,10 +315,7 @@ def test_unary_vjp(student, rng, op):
                "multiply g by the local derivative (handout section 4 has the table).")
 
 
-@pytest.mark.elementwise
-@weight(1)
-@number("2.4")
-@tags("public")
+@graded("2.4", points=1)
 def test_mul_broadcast(student, rng):
     """mul of a (3, 4) node and a (4,) node: the (4,) operand's gradient is summed back to (4,)"""
     graph = [["leaf", randn(rng, 3, 4)], ["leaf", randn(rng, 4)], ["mul", 0, 1]]
@@ -347,10 +325,7 @@ def test_mul_broadcast(student, rng):
 
 # =========================================================================== Task 3: reductions
 
-@pytest.mark.reductions
-@weight(0.5)
-@number("3.1")
-@tags("public")
+@graded("3.1", points=0.5)
 @pytest.mark.parametrize("axis,keepdims", [(None, False), (1, True), (0, False)], ids=["all", "axis1-keep", "axis0"])
 def test_sum_vjp(student, rng, axis, keepdims):
     """sum of a (3, 4) node over all entries, axis 1 (keepdims) and axis 0 (0.5 points each)"""
@@ -360,10 +335,7 @@ def test_sum_vjp(student, rng, axis, keepdims):
                "copy g back across the summed axes (reshape to the keepdims shape, then broadcast).")
 
 
-@pytest.mark.reductions
-@weight(1)
-@number("3.2")
-@tags("public")
+@graded("3.2", points=1)
 def test_mean_vjp(student, rng):
     """mean of a (2, 3, 4) node over axis 2 matches PyTorch"""
     graph = [["leaf", randn(rng, 2, 3, 4)], ["mean", 0, 2, False]]
@@ -371,10 +343,7 @@ def test_mean_vjp(student, rng):
                "like sum, divided by the number of averaged entries.")
 
 
-@pytest.mark.reductions
-@weight(1.5)
-@number("3.3")
-@tags("public")
+@graded("3.3", points=1.5)
 def test_matmul_vjp(student, rng):
     """matmul of a (2, 3) and a (3, 4) node: vjp (g @ b.T, a.T @ g)"""
     graph = [["leaf", randn(rng, 2, 3)], ["leaf", randn(rng, 3, 4)], ["matmul", 0, 1]]
@@ -382,10 +351,7 @@ def test_matmul_vjp(student, rng):
                "the gradients are g @ b.T and a.T @ g; check their shapes.")
 
 
-@pytest.mark.reductions
-@weight(0.5)
-@number("3.4")
-@tags("public")
+@graded("3.4", points=0.5)
 @pytest.mark.parametrize("case", ["reshape", "transpose"])
 def test_reshape_transpose_vjp(student, rng, case):
     """reshape (2, 6) to (3, 4) and transpose a (2, 3, 4) node with axes (1, 2, 0) (0.5 points each)"""
@@ -403,10 +369,7 @@ def _topo(student: Any, graph: list[Any], root: int, **kwargs: Any) -> Any:
     return student.probe("topo_order", graph, root, uses=("topological_sort",), **kwargs)
 
 
-@pytest.mark.topological_sort
-@weight(1.5)
-@number("4.1")
-@tags("public")
+@graded("4.1", points=1.5)
 def test_topological_sort_diamond(student, rng):
     """a diamond (x -> a, x -> b, a + b -> y): x, a and b each listed once, before y"""
     x = randn(rng, 2)
@@ -414,10 +377,7 @@ def test_topological_sort_diamond(student, rng):
     expect_topological(_topo(student, graph, 3), graph, 3, "topological_sort(y) of a diamond")
 
 
-@pytest.mark.topological_sort
-@weight(1.5)
-@number("4.2")
-@tags("public")
+@graded("4.2", points=1.5)
 def test_topological_sort_shared_nodes(student, rng):
     """a node used twice by one operation (x * x) and by many: each node listed exactly once"""
     graph = [["leaf", randn(rng, 3)], ["prod", [0, 0]], ["lin", [0, 1, 0], [1.0, 2.0, 3.0]],
@@ -425,10 +385,7 @@ def test_topological_sort_shared_nodes(student, rng):
     expect_topological(_topo(student, graph, 4), graph, 4, "topological_sort of a graph where x is used 5 times")
 
 
-@pytest.mark.topological_sort
-@weight(1.5)
-@number("4.3")
-@tags("public")
+@graded("4.3", points=1.5)
 def test_topological_sort_random_dag(student, rng):
     """a random 30-node DAG: the order lists each reachable node once, after all of its parents"""
     graph: list[Any] = [["leaf", randn(rng, 2)] for _ in range(5)]
@@ -439,10 +396,7 @@ def test_topological_sort_random_dag(student, rng):
     expect_topological(_topo(student, graph, 29), graph, 29, "topological_sort of a random 30-node DAG")
 
 
-@pytest.mark.topological_sort
-@weight(1)
-@number("4.4")
-@tags("public")
+@graded("4.4", points=1)
 def test_topological_sort_cycle(student, rng):
     """a graph with a cycle (made by assigning parents by hand) raises ValueError"""
     graph = [["leaf", randn(rng, 2)], ["lin", [0], [1.0]], ["lin", [1], [1.0]], ["lin", [2], [1.0]]]
@@ -455,10 +409,7 @@ def test_topological_sort_cycle(student, rng):
              "raise ValueError for a cycle.")
 
 
-@pytest.mark.topological_sort
-@weight(1.5)
-@number("4.5")
-@tags("public")
+@graded("4.5", points=1.5)
 def test_topological_sort_deep_chain(student, rng):
     """a chain 2,000 nodes deep (more than Python's recursion limit of 1000) is sorted without recursion"""
     graph = chain(2000, (2,), [1.0] * 2000, randn(rng, 2))
@@ -471,10 +422,7 @@ ORDER_HINT = ("process nodes in reverse topological order, so a node's vjp runs 
               "has contributed; add contributions, never overwrite.")
 
 
-@pytest.mark.backward
-@weight(1.5)
-@number("5.1")
-@tags("public")
+@graded("5.1", points=1.5)
 def test_backward_diamond(student, rng):
     """backward through a diamond with non-unit local derivatives sums both paths"""
     graph = [["leaf", randn(rng, 3)], ["lin", [0], [coef(rng)]], ["lin", [0], [coef(rng)]],
@@ -483,10 +431,7 @@ def test_backward_diamond(student, rng):
                  wired=True)
 
 
-@pytest.mark.backward
-@weight(1)
-@number("5.2")
-@tags("public")
+@graded("5.2", points=1)
 @pytest.mark.parametrize("direct_first", [True, False], ids=["y=x+c", "y=c+x"])
 def test_backward_unequal_paths(student, rng, direct_first):
     """the handout's skip graph (w -> x -> a -> b -> c, y = x + c): paths of length 1 and 4 both reach x"""
@@ -497,10 +442,7 @@ def test_backward_unequal_paths(student, rng, direct_first):
                  "backward(y) on the skip graph of handout section 6", ORDER_HINT, wired=True)
 
 
-@pytest.mark.backward
-@weight(1)
-@number("5.3")
-@tags("public")
+@graded("5.3", points=1)
 def test_backward_x_times_x(student, rng):
     """y = x * x (the same node twice as parent) gives x.grad = 2 * x * g"""
     graph = [["leaf", randn(rng, 4)], ["prod", [0, 0]]]
@@ -508,10 +450,7 @@ def test_backward_x_times_x(student, rng):
                  "both parents are x: add both contributions into x's gradient.", wired=True)
 
 
-@pytest.mark.backward
-@weight(1.5)
-@number("5.4")
-@tags("public")
+@graded("5.4", points=1.5)
 def test_backward_grad_argument(student, rng):
     """grad defaults to 1 for a scalar root; a root with more entries and no grad raises ValueError"""
     graph = [["leaf", randn(rng)], ["lin", [0], [coef(rng)]]]
@@ -526,10 +465,7 @@ def test_backward_grad_argument(student, rng):
              "grad may be omitted only for a root with a single entry: raise ValueError otherwise.")
 
 
-@pytest.mark.backward
-@weight(1)
-@number("5.5")
-@tags("public")
+@graded("5.5", points=1)
 def test_backward_second_call_replaces(student, rng):
     """a second backward call replaces the gradients of the first (no accumulation across calls)"""
     graph = [["leaf", randn(rng, 3)], ["lin", [0], [coef(rng)]], ["prod", [0, 1]]]
@@ -541,10 +477,7 @@ def test_backward_second_call_replaces(student, rng):
                      "start every call from zero: reset the gradients, do not add to those of earlier calls.")
 
 
-@pytest.mark.backward
-@weight(2)
-@number("5.6")
-@tags("public")
+@graded("5.6", points=2)
 def test_backward_end_to_end(student, rng):
     """loss = mean(relu(x @ w + b) ** 2) built with your operations: gradients of x, w and b match PyTorch"""
     graph = [["leaf", randn(rng, 4, 3)], ["leaf", randn(rng, 3, 2)], ["leaf", randn(rng, 2)],

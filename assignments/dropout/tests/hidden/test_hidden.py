@@ -20,10 +20,18 @@ import math
 
 import pytest
 import torch
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
 
-from autograder.compare import describe, expect_close, expect_equal, expect_no_history, expect_unchanged, fail
-from autograder.worker.protocol import GeneratorSpec, origin_of
+from autograder.testing import (
+    GeneratorSpec,
+    describe,
+    expect_close,
+    expect_equal,
+    expect_no_history,
+    expect_unchanged,
+    fail,
+    graded,
+    origin_of,
+)
 
 ALPHA = 1e-6
 """Largest false-failure probability of any statistical test, for a correct implementation."""
@@ -117,10 +125,7 @@ def _mask_stack(value, calls: int, shape: tuple[int, ...], device: str, what: st
 
 # ======================================================================== dropout_forward (30)
 
-@pytest.mark.dropout_forward
-@weight(1.5)
-@number("1.10")
-@tags("hidden")
+@graded("1.10", points=1.5)
 @pytest.mark.parametrize("p", [0.1, 0.2, 0.5, 0.9])
 def test_forward_zero_fraction(student, device, rng, p):
     """the fraction of zeroed elements matches p (200000 elements, several p)
@@ -140,10 +145,7 @@ def test_forward_zero_fraction(student, device, rng, p):
                           "(keep where a uniform draw is >= p).")
 
 
-@pytest.mark.dropout_forward
-@weight(1)
-@number("1.11")
-@tags("hidden")
+@graded("1.11", points=1)
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.75])
 def test_forward_kept_values_scaled(student, device, rng, p):
     """every kept element is x / (1 - p) and every dropped one exactly 0 (inverted scaling, float64)"""
@@ -154,10 +156,7 @@ def test_forward_kept_values_scaled(student, device, rng, p):
                  hint=SCALE + " Scale by 1 / (1 - p), not by 1 - p or 1 / p, and return the mask you used.")
 
 
-@pytest.mark.dropout_forward
-@weight(1)
-@number("1.12")
-@tags("hidden")
+@graded("1.12", points=1)
 @pytest.mark.parametrize("p", [0.3, 0.8])
 def test_forward_mean_preserved(student, device, rng, p):
     """the output's mean equals the input's mean up to sampling noise (inverted dropout, 200000 elements)
@@ -183,10 +182,7 @@ def test_forward_mean_preserved(student, device, rng, p):
              "inverted dropout keeps E[out] = x: keep with probability 1 - p and divide the kept values by 1 - p.")
 
 
-@pytest.mark.dropout_forward
-@weight(3)
-@number("1.13")
-@tags("hidden")
+@graded("1.13", points=3)
 def test_forward_mask_unstructured(student, device, rng):
     """the mask is drawn independently per element: not shared along any dimension (a 40x60x50 input)
 
@@ -210,10 +206,7 @@ def test_forward_mask_unstructured(student, device, rng):
                          hint=f"the mask looks shared along dim {dim}: {INDEPENDENT}")
 
 
-@pytest.mark.dropout_forward
-@weight(1.5)
-@number("1.14")
-@tags("hidden")
+@graded("1.14", points=1.5)
 def test_forward_fresh_mask_each_call(student, device, rng):
     """each call draws a new mask (3000 calls on an 8-element input, PyTorch's global generator)
 
@@ -235,10 +228,7 @@ def test_forward_fresh_mask_each_call(student, device, rng):
                           "never create a generator with a fixed seed.")
 
 
-@pytest.mark.dropout_forward
-@weight(1.5)
-@number("1.15")
-@tags("hidden")
+@graded("1.15", points=1.5)
 def test_forward_zero_count_varies(student, device, rng):
     """the number of dropped elements varies from call to call like a binomial count (not fixed at p * n)
 
@@ -260,10 +250,7 @@ def test_forward_zero_count_varies(student, device, rng):
                      hint="decide each element independently (probability p); do not drop a fixed number of them.")
 
 
-@pytest.mark.dropout_forward
-@weight(0.5)
-@number("1.16")
-@tags("hidden")
+@graded("1.16", points=0.5)
 @pytest.mark.parametrize("p,training", [(0.3, False), (1.0, False), (0.0, True), (0.0, False)])
 def test_forward_identity_cases(student, rng, p, training):
     """with training=False (any p) or p = 0, out has x's values and mask is None"""
@@ -277,10 +264,7 @@ def test_forward_identity_cases(student, rng, p, training):
     expect_equal(value[1], None, what=f"the mask of {what}", hint="the mask is None when nothing is dropped.")
 
 
-@pytest.mark.dropout_forward
-@weight(2)
-@number("1.17")
-@tags("hidden")
+@graded("1.17", points=2)
 def test_forward_p_one(student, device, rng):
     """p = 1 drops everything: zeros (no NaN) of x's dtype and an all-False mask, for each dtype"""
     for dtype in DTYPES:
@@ -328,12 +312,12 @@ def _two_masks(student, device, x, p, case, s, t):
         "with generator=None, draw from PyTorch's global generator (plain torch.rand(...))."
 
 
-@pytest.mark.dropout_forward
-@weight(0.5)
-@number("1.18")
-@tags("hidden")
-@pytest.mark.parametrize("case", ["same_seed_same_mask", "different_seed_different_mask", "generator_not_global",
-                                  "generator_advances", "global_generator_reproducible"])
+FORWARD_DETERMINISM_CASES = ["same_seed_same_mask", "different_seed_different_mask", "generator_not_global",
+                             "generator_advances", "global_generator_reproducible"]
+
+
+@graded("1.18", points=0.5)
+@pytest.mark.parametrize("case", FORWARD_DETERMINISM_CASES)
 def test_forward_determinism(student, device, rng, case):
     """same generator state -> same mask; different state -> different mask (2000 elements)
 
@@ -346,10 +330,7 @@ def test_forward_determinism(student, device, rng, case):
         fail(what, "gave " + ("different masks" if same else "the same mask"), hint)
 
 
-@pytest.mark.dropout_forward
-@weight(1.5)
-@number("1.19")
-@tags("hidden")
+@graded("1.19", points=1.5)
 def test_forward_leaves_input_alone(student, device, rng):
     """dropout_forward does not modify x and returns no autograd history"""
     p = 0.4
@@ -362,10 +343,7 @@ def test_forward_leaves_input_alone(student, device, rng):
     expect_close(out, _scaled(x.detach(), mask, p), what=what, hint=NO_WRITES)
 
 
-@pytest.mark.dropout_forward
-@weight(2)
-@number("1.20")
-@tags("hidden")
+@graded("1.20", points=2)
 def test_forward_dtypes(student, device, rng):
     """out keeps x's dtype and device (float16, float32, float64) and the mask is bool"""
     p = 0.2
@@ -377,10 +355,7 @@ def test_forward_dtypes(student, device, rng):
                      hint="keep x's dtype: multiply by the bool mask (or mask.to(x.dtype)), not by a float32 mask.")
 
 
-@pytest.mark.dropout_forward
-@weight(0.25)
-@number("1.21")
-@tags("hidden")
+@graded("1.21", points=0.25)
 @pytest.mark.parametrize("shape", [(), (0,), (3, 0, 2), (2, 3, 4, 5)], ids=str)
 def test_forward_shapes(student, device, rng, shape):
     """dropout_forward works on tensors of any shape: 0-d, empty and 4-d"""
@@ -391,10 +366,7 @@ def test_forward_shapes(student, device, rng, shape):
     expect_close(out, _scaled(x, mask, p), what=what, hint="draw a mask of exactly x.shape; no reshaping to 2-D.")
 
 
-@pytest.mark.dropout_forward
-@weight(0.5)
-@number("1.22")
-@tags("hidden")
+@graded("1.22", points=0.5)
 @pytest.mark.parametrize("case", ["p_negative", "p_above_one", "p_nan", "p_above_one_eval"])
 def test_forward_value_errors(student, case):
     """dropout_forward raises ValueError for p outside [0, 1] (NaN included), also when training=False"""
@@ -405,10 +377,7 @@ def test_forward_value_errors(student, case):
 
 # ======================================================================== dropout_backward (12)
 
-@pytest.mark.dropout_backward
-@weight(1)
-@number("2.10")
-@tags("hidden")
+@graded("2.10", points=1)
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
 def test_backward_matches_formula(student, rng, p):
     """dropout_backward(grad_output, mask, p) is grad_output * mask / (1 - p) (float32 and float64)"""
@@ -420,10 +389,7 @@ def test_backward_matches_formula(student, rng, p):
                      hint="out = x * mask / (1 - p) is linear in x: grad_input = grad_output * mask / (1 - p).")
 
 
-@pytest.mark.dropout_backward
-@weight(2)
-@number("2.11")
-@tags("hidden")
+@graded("2.11", points=2)
 def test_backward_uses_forward_mask(student, device, rng):
     """backward with the mask from your forward zeroes exactly the dropped positions and scales the rest"""
     p = 0.6
@@ -436,10 +402,7 @@ def test_backward_uses_forward_mask(student, device, rng):
                  hint="the gradient flows only through kept elements, scaled like them by 1 / (1 - p).")
 
 
-@pytest.mark.dropout_backward
-@weight(0.5)
-@number("2.12")
-@tags("hidden")
+@graded("2.12", points=0.5)
 @pytest.mark.parametrize("p", [0.0, 0.5, 1.0])
 def test_backward_no_mask(student, rng, p):
     """with mask None, dropout_backward returns grad_output's values, whatever p is"""
@@ -450,10 +413,7 @@ def test_backward_no_mask(student, rng, p):
                       "passes through unscaled.", **EXACT)
 
 
-@pytest.mark.dropout_backward
-@weight(1.5)
-@number("2.13")
-@tags("hidden")
+@graded("2.13", points=1.5)
 def test_backward_p_one(student, rng):
     """with p = 1 (an all-False mask) the gradient is all zeros of grad_output's dtype, for each dtype"""
     for dtype in DTYPES:
@@ -463,10 +423,7 @@ def test_backward_p_one(student, rng):
                      hint="1 / (1 - p) is infinite at p = 1 and 0 * inf is NaN: return zeros.", **EXACT)
 
 
-@pytest.mark.dropout_backward
-@weight(1.5)
-@number("2.14")
-@tags("hidden")
+@graded("2.14", points=1.5)
 def test_backward_leaves_input_alone(student, rng):
     """dropout_backward does not modify its inputs, keeps float16 and returns no autograd history"""
     p = 0.25
@@ -480,10 +437,7 @@ def test_backward_leaves_input_alone(student, rng):
                  hint="keep grad_output's dtype; multiply by the bool mask, out of place.")
 
 
-@pytest.mark.dropout_backward
-@weight(0.625)
-@number("2.15")
-@tags("hidden")
+@graded("2.15", points=0.625)
 @pytest.mark.parametrize("case", ["mask_transposed", "mask_broadcastable_row", "mask_extra_dim", "p_out_of_range"])
 def test_backward_value_errors(student, case):
     """dropout_backward raises ValueError for a mask whose shape differs from grad_output's (no broadcasting)
@@ -512,10 +466,7 @@ def _tensor_like(value, like: torch.Tensor, what: str, hint: str) -> torch.Tenso
     return value
 
 
-@pytest.mark.dropout_module
-@weight(2)
-@number("3.10")
-@tags("hidden")
+@graded("3.10", points=2)
 def test_module_attributes(student):
     """Dropout() has p = 0.5 and Dropout(0.3) has p = 0.3; both start in training mode"""
     for p, expected in ((None, 0.5), (0.3, 0.3)):
@@ -527,10 +478,7 @@ def test_module_attributes(student):
                      hint="a new layer is in training mode (attribute training = True).")
 
 
-@pytest.mark.dropout_module
-@weight(0.75)
-@number("3.11")
-@tags("hidden")
+@graded("3.11", points=0.75)
 @pytest.mark.parametrize("case", ["eval", "train_after_eval", "train_false", "train_true"])
 def test_module_train_eval(student, case):
     """train(mode=True) and eval() set the training flag and return the layer itself"""
@@ -548,10 +496,7 @@ def test_module_train_eval(student, case):
                  hint="train(mode) sets training = mode (default True); eval() is train(False).")
 
 
-@pytest.mark.dropout_module
-@weight(1)
-@number("3.12")
-@tags("hidden")
+@graded("3.12", points=1)
 @pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
 def test_module_forward_backward(student, device, rng, p):
     """in training mode, forward drops and scales, and backward applies the same mask (p = 0, 0.3 and 1)"""
@@ -565,10 +510,7 @@ def test_module_forward_backward(student, device, rng, p):
                  hint="remember the mask of forward and reuse it in backward; do not draw a new one.")
 
 
-@pytest.mark.dropout_module
-@weight(2)
-@number("3.13")
-@tags("hidden")
+@graded("3.13", points=2)
 def test_module_backward_uses_latest_mask(student, device, rng):
     """after two training forwards, backward uses the mask of the second one"""
     p = 0.5
@@ -581,10 +523,7 @@ def test_module_backward_uses_latest_mask(student, device, rng):
                  hint="each forward replaces the remembered mask; backward uses the latest one.")
 
 
-@pytest.mark.dropout_module
-@weight(3)
-@number("3.14")
-@tags("hidden")
+@graded("3.14", points=3)
 def test_module_eval_passes_through(student, device, rng):
     """after a training forward, eval mode passes x and grad_output through; train() turns dropout back on"""
     p = 0.5
@@ -603,10 +542,7 @@ def test_module_eval_passes_through(student, device, rng):
     expect_close(out, _scaled(x, out != 0, p), what=what, hint=SCALE)
 
 
-@pytest.mark.dropout_module
-@weight(2)
-@number("3.15")
-@tags("hidden")
+@graded("3.15", points=2)
 def test_module_zero_fraction(student, device, rng):
     """Dropout(0.2).forward drops a fraction 0.2 of the elements (200000 elements)
 
@@ -625,10 +561,7 @@ def test_module_zero_fraction(student, device, rng):
     expect_close(out, _scaled(x, out != 0, p), what=what, hint="scale by 1 / (1 - self.p).")
 
 
-@pytest.mark.dropout_module
-@weight(1.5)
-@number("3.16")
-@tags("hidden")
+@graded("3.16", points=1.5)
 def test_module_generator(student, device, rng):
     """Dropout.forward(x, generator=g) passes the generator on: same seed -> same output, different -> different"""
     x = _signed(rng, (40, 50))
@@ -642,10 +575,7 @@ def test_module_generator(student, device, rng):
              "pass generator on to dropout_forward; do not seed anything yourself.")
 
 
-@pytest.mark.dropout_module
-@weight(0.5)
-@number("3.17")
-@tags("hidden")
+@graded("3.17", points=0.5)
 @pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")], ids=["negative", "above_one", "nan"])
 def test_module_value_errors(student, p):
     """Dropout(p) raises ValueError for p outside [0, 1] (NaN included)"""

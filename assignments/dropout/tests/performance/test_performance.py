@@ -16,18 +16,12 @@ every 64th element of x, so an output cached from an earlier call breaks the fir
 
 from __future__ import annotations
 
-import pytest
 import torch
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
 
-from autograder import performance
+from autograder.testing import graded, speed_test
 
 
-@pytest.mark.dropout_forward
-@pytest.mark.dropout_backward
-@weight(10)
-@number("4.1")
-@tags("performance")
+@graded("4.1", points=10, task=("dropout_forward", "dropout_backward"))
 def test_dropout_step_speed(student, assignment, device, rng, extra_data):
     """dropout_forward + dropout_backward on a large batch are within budget of PyTorch's dropout kernels
 
@@ -37,5 +31,5 @@ def test_dropout_step_speed(student, assignment, device, rng, extra_data):
     rows, cols = assignment.performance["cuda_shape" if device.startswith("cuda") else "cpu_shape"]
     x = torch.randn(rows, cols, generator=rng)
     expected = torch.tensor([0.0, 0.0, 1.0])
-    performance.speed_test(student, assignment, "dropout_step", "dropout_step", (x, float(assignment.performance["p"])),
-                           expected, "dropout_step", extra_data, uses=("dropout_forward", "dropout_backward"))
+    speed_test(student, assignment, "dropout_step", "dropout_step", (x, float(assignment.performance["p"])),
+               expected, "dropout_step", extra_data, uses=("dropout_forward", "dropout_backward"))

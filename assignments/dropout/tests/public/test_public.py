@@ -12,16 +12,13 @@ import math
 
 import pytest
 import torch
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.compare import describe, expect_close, expect_equal, fail
-from autograder.worker.protocol import GeneratorSpec
+from autograder.testing import GeneratorSpec, describe, expect_close, expect_equal, fail, graded, property_settings
 
 # Deterministic examples (the same score every run), shrunk to a small failing input, no "explain" phase.
-PROPERTY = settings(max_examples=20, derandomize=True, database=None, deadline=None,
-                    phases=(Phase.explicit, Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck))
+PROPERTY = property_settings(max_examples=20)
 EXACT = {"rtol": 0.0, "atol": 0.0}
 SCALE = "kept elements are x / (1 - p), dropped ones are exactly 0: out = x * mask / (1 - p)."
 
@@ -56,10 +53,7 @@ def _scaled(x: torch.Tensor, mask: torch.Tensor, p: float) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- Task 1: dropout_forward
 
-@pytest.mark.dropout_forward
-@weight(3)
-@number("1.1")
-@tags("public")
+@graded("1.1", points=3)
 @PROPERTY
 @given(shape=st.lists(st.integers(0, 6), max_size=4).map(tuple), p=st.sampled_from([0.1, 0.25, 0.5, 0.8]),
        dtype=st.sampled_from([torch.float32, torch.float64]), seed=st.integers(0, 2**31 - 1))
@@ -71,10 +65,7 @@ def test_forward_scales_kept_elements(student, device, shape, p, dtype, seed):
     expect_close(out, _scaled(x, mask, p), what=what, hint=SCALE)
 
 
-@pytest.mark.dropout_forward
-@weight(3)
-@number("1.2")
-@tags("public")
+@graded("1.2", points=3)
 def test_forward_zero_fraction(student, device, rng):
     """about a fraction p of the elements are zeroed (p = 0.5, 100000 elements)
 
@@ -99,10 +90,7 @@ def test_forward_zero_fraction(student, device, rng):
     expect_close(out, _scaled(x, mask, p), what=what, hint=SCALE)
 
 
-@pytest.mark.dropout_forward
-@weight(1)
-@number("1.3")
-@tags("public")
+@graded("1.3", points=1)
 @pytest.mark.parametrize("p,training", [(0.5, False), (0.0, True)])
 def test_forward_identity_cases(student, rng, p, training):
     """with training=False, or p = 0, out has x's values and mask is None (1 point each)"""
@@ -115,10 +103,7 @@ def test_forward_identity_cases(student, rng, p, training):
     expect_equal(value[1], None, what=f"the mask of {what}", hint="the mask is None when nothing is dropped.")
 
 
-@pytest.mark.dropout_forward
-@weight(2)
-@number("1.4")
-@tags("public")
+@graded("1.4", points=2)
 def test_forward_p_one(student, rng):
     """p = 1 zeroes everything: out is all zeros (no NaN) and the mask all False"""
     x = torch.randn(4, 9, generator=rng)
@@ -130,10 +115,7 @@ def test_forward_p_one(student, rng):
         fail(what, f"kept {int(mask.sum())} element(s)", "at p = 1 every element is dropped.")
 
 
-@pytest.mark.dropout_forward
-@weight(2)
-@number("1.5")
-@tags("public")
+@graded("1.5", points=2)
 def test_forward_generator_determinism(student, device, rng):
     """the same generator seed gives the same mask and output; a different seed a different mask"""
     x = _signed(rng, (40, 50))
@@ -152,10 +134,7 @@ def test_forward_generator_determinism(student, device, rng):
              "use the generator you are given; do not create one with a fixed seed.")
 
 
-@pytest.mark.dropout_forward
-@weight(1)
-@number("1.6")
-@tags("public")
+@graded("1.6", points=1)
 @pytest.mark.parametrize("p", [1.5, -0.1])
 def test_forward_rejects_bad_p(student, p):
     """dropout_forward raises ValueError for p outside [0, 1] (1 point each)"""
@@ -164,10 +143,7 @@ def test_forward_rejects_bad_p(student, p):
 
 # --------------------------------------------------------------------------- Task 2: dropout_backward
 
-@pytest.mark.dropout_backward
-@weight(1.5)
-@number("2.1")
-@tags("public")
+@graded("2.1", points=1.5)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_backward_applies_mask(student, rng, dtype):
     """dropout_backward(grad_output, mask, p) is grad_output * mask / (1 - p) (float32 and float64)"""
@@ -179,10 +155,7 @@ def test_backward_applies_mask(student, rng, dtype):
                  hint="the forward is out = x * mask / (1 - p), so d out / d x = mask / (1 - p).")
 
 
-@pytest.mark.dropout_backward
-@weight(2)
-@number("2.2")
-@tags("public")
+@graded("2.2", points=2)
 def test_backward_no_mask(student, rng):
     """with mask None (nothing was dropped), dropout_backward returns grad_output's values"""
     g = torch.randn(3, 7, generator=rng)
@@ -190,10 +163,7 @@ def test_backward_no_mask(student, rng):
                  hint="mask None means the forward was the identity: its gradient passes through.", **EXACT)
 
 
-@pytest.mark.dropout_backward
-@weight(1)
-@number("2.3")
-@tags("public")
+@graded("2.3", points=1)
 def test_backward_p_one(student, rng):
     """with p = 1 and an all-False mask the gradient is all zeros (no NaN)"""
     g = torch.randn(5, 4, generator=rng)
@@ -202,10 +172,7 @@ def test_backward_p_one(student, rng):
                  hint="1 / (1 - p) is infinite at p = 1: return zeros.", **EXACT)
 
 
-@pytest.mark.dropout_backward
-@weight(2)
-@number("2.4")
-@tags("public")
+@graded("2.4", points=2)
 def test_backward_rejects_mask_shape(student):
     """dropout_backward raises ValueError when mask's shape differs from grad_output's"""
     student.raises("ValueError", "dropout_backward", torch.ones(4, 5), torch.ones(5, 4, dtype=torch.bool), 0.5)
@@ -213,10 +180,7 @@ def test_backward_rejects_mask_shape(student):
 
 # --------------------------------------------------------------------------- Task 3: Dropout
 
-@pytest.mark.dropout_module
-@weight(2)
-@number("3.1")
-@tags("public")
+@graded("3.1", points=2)
 def test_module_modes(student):
     """Dropout() starts in training mode with p = 0.5; eval() and train() switch modes and return the layer"""
     log = student.probe("dropout_module", None, [["eval"], ["train"]], uses=("Dropout",))
@@ -228,10 +192,7 @@ def test_module_modes(student):
         expect_equal(log[step]["training"], mode, what=f"training after {name}", hint=f"{name} sets training={mode}.")
 
 
-@pytest.mark.dropout_module
-@weight(3)
-@number("3.2")
-@tags("public")
+@graded("3.2", points=3)
 def test_module_train_forward_backward(student, rng):
     """in training mode, forward drops elements and backward applies the same mask (p = 0.25)"""
     p = 0.25
@@ -247,10 +208,7 @@ def test_module_train_forward_backward(student, rng):
                  hint="remember the forward's mask and use it in backward; do not draw a new one.")
 
 
-@pytest.mark.dropout_module
-@weight(3)
-@number("3.3")
-@tags("public")
+@graded("3.3", points=3)
 def test_module_eval_identity(student, rng):
     """in evaluation mode, forward returns x's values and backward returns grad_output's"""
     x, g = torch.randn(6, 5, generator=rng), torch.randn(6, 5, generator=rng)

@@ -27,10 +27,8 @@ import math
 import pytest
 import torch
 import torch.nn.init as init
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
 
-from autograder.compare import describe, expect_equal, fail
-from autograder.worker.protocol import GeneratorSpec, origin_of
+from autograder.testing import PER_CASE, GeneratorSpec, describe, expect_equal, fail, graded, origin_of
 
 P_FALSE = 1e-6
 X = math.log(2 / P_FALSE)
@@ -163,10 +161,7 @@ def _as_fans(value, what: str) -> tuple[int, int]:
     return int(value[0]), int(value[1])
 
 
-@pytest.mark.compute_fans
-@weight(2)
-@number("1.10")
-@tags("hidden")
+@graded("1.10", points=2)
 def test_fans_linear_shapes(student, rng):
     """compute_fans of linear (out, in) shapes, square and rectangular, tall and wide"""
     shapes = [(1, 1), (1, 9), (9, 1)] + [tuple(int(d) for d in torch.randint(2, 5000, (2,), generator=rng))
@@ -178,10 +173,7 @@ def test_fans_linear_shapes(student, rng):
                      hint="the layout is (out_features, in_features): fan_in = shape[1], fan_out = shape[0].")
 
 
-@pytest.mark.compute_fans
-@weight(1)
-@number("1.11")
-@tags("hidden")
+@graded("1.11", points=1)
 @pytest.mark.parametrize("kernel_dims", [1, 2, 3], ids=["conv1d", "conv2d", "conv3d"])
 def test_fans_conv_shapes(student, rng, kernel_dims):
     """compute_fans of convolution weights (out, in, *kernel) with rectangular 1-, 2- and 3-D kernels"""
@@ -195,10 +187,7 @@ def test_fans_conv_shapes(student, rng, kernel_dims):
                      hint="multiply in and out by the product of ALL kernel dimensions (the receptive field size).")
 
 
-@pytest.mark.compute_fans
-@weight(1.5)
-@number("1.12")
-@tags("hidden")
+@graded("1.12", points=1.5)
 def test_fans_accepts_torch_size_and_list(student, rng):
     """compute_fans accepts tensor.shape (a torch.Size) and a list as well as a tuple"""
     dims = [int(d) for d in torch.cat([torch.randint(1, 12, (2,), generator=rng),
@@ -211,10 +200,7 @@ def test_fans_accepts_torch_size_and_list(student, rng):
                  hint="accept any sequence of ints: a tuple, a list or a torch.Size.")
 
 
-@pytest.mark.compute_fans
-@weight(0.75)
-@number("1.13")
-@tags("hidden")
+@graded("1.13", points=0.75)
 @pytest.mark.parametrize("shape", [(), (7,)], ids=["0-d", "1-d"])
 def test_fans_rejects_fewer_than_two_dims(student, shape):
     """compute_fans raises ValueError for shapes with fewer than 2 dimensions (a bias has no fans)"""
@@ -238,10 +224,7 @@ def _expect_gain(student, nonlinearity: str, param, hint: str) -> None:
         fail(what, f"returned {got!r}, which is not the recommended gain", hint)
 
 
-@pytest.mark.calculate_gain
-@weight(0.25)
-@number("2.10")
-@tags("hidden")
+@graded("2.10", points=0.25)
 @pytest.mark.parametrize("nonlinearity", [*LINEAR_NAMES, "tanh", "relu", "leaky_relu", "selu"])
 def test_gain_of_every_nonlinearity(student, nonlinearity):
     """calculate_gain of every supported nonlinearity (default param)"""
@@ -250,10 +233,7 @@ def test_gain_of_every_nonlinearity(student, nonlinearity):
                  "leaky_relu: sqrt(2 / (1 + 0.01**2)) by default.")
 
 
-@pytest.mark.calculate_gain
-@weight(0.5)
-@number("2.11")
-@tags("hidden")
+@graded("2.11", points=0.5)
 @pytest.mark.parametrize("case", ["zero", "int_one", "tenth", "sqrt5", "random", "negative"])
 def test_gain_leaky_relu_slope(student, rng, case):
     """calculate_gain('leaky_relu', param) uses param as the negative slope (0 and ints included)"""
@@ -264,20 +244,14 @@ def test_gain_leaky_relu_slope(student, rng, case):
                  "(check `param is None`, not `not param`: 0 is a valid slope).")
 
 
-@pytest.mark.calculate_gain
-@weight(1)
-@number("2.12")
-@tags("hidden")
+@graded("2.12", points=1)
 def test_gain_ignores_param_elsewhere(student):
     """calculate_gain ignores param for every nonlinearity except leaky_relu"""
     for nonlinearity in ("relu", "tanh", "linear", "selu", "conv2d"):
         _expect_gain(student, nonlinearity, 0.3, "param is the slope of leaky_relu only; other gains do not use it.")
 
 
-@pytest.mark.calculate_gain
-@weight(0.25)
-@number("2.13")
-@tags("hidden")
+@graded("2.13", points=0.25)
 @pytest.mark.parametrize("nonlinearity", ["gelu", "ReLU", "softmax", ""])
 def test_gain_rejects_unknown_nonlinearity(student, nonlinearity):
     """calculate_gain raises ValueError for a nonlinearity it does not know (names are exact, lower-case)"""
@@ -326,11 +300,12 @@ def _hint(fn: str) -> str:
     return (KAIMING_HINT if fn.startswith("kaiming") else XAVIER_HINT) + (UNIFORM_HINT if fn in UNIFORM else "")
 
 
-@weight(0.5)
-@number("7.1")
-@tags("hidden")
-@pytest.mark.parametrize("fn,shape,kwargs", _configs(("xavier_uniform_",), XAVIER_CONFIGS) +
-                         _configs(("kaiming_uniform_",), KAIMING_CONFIGS))
+UNIFORM_BOUND_CASES = (_configs(("xavier_uniform_",), XAVIER_CONFIGS) +
+                       _configs(("kaiming_uniform_",), KAIMING_CONFIGS))
+
+
+@graded("7.1", points=0.5, task=PER_CASE)
+@pytest.mark.parametrize("fn,shape,kwargs", UNIFORM_BOUND_CASES)
 def test_uniform_bound(student, rng, fn, shape, kwargs):
     """the uniform fill stays within its bound and reaches close to it (every layout, mode and gain)
 
@@ -345,11 +320,12 @@ def test_uniform_bound(student, rng, fn, shape, kwargs):
     _check_uniform_bound(w, math.sqrt(3) * _oracle_std(fn, shape, kwargs), what, _hint(fn))
 
 
-@weight(0.5)
-@number("7.2")
-@tags("hidden")
-@pytest.mark.parametrize("fn,shape,kwargs", _configs(("xavier_uniform_", "xavier_normal_"), XAVIER_CONFIGS) +
-                         _configs(("kaiming_uniform_", "kaiming_normal_"), KAIMING_CONFIGS))
+VARIANCE_CASES = (_configs(("xavier_uniform_", "xavier_normal_"), XAVIER_CONFIGS) +
+                  _configs(("kaiming_uniform_", "kaiming_normal_"), KAIMING_CONFIGS))
+
+
+@graded("7.2", points=0.5, task=PER_CASE)
+@pytest.mark.parametrize("fn,shape,kwargs", VARIANCE_CASES)
 def test_variance(student, rng, fn, shape, kwargs):
     """the variance of the fill matches the formula (every layout, mode and gain)
 
@@ -364,13 +340,14 @@ def test_variance(student, rng, fn, shape, kwargs):
     _check_second_moment(w, _oracle_std(fn, shape, kwargs), fn in UNIFORM, what, _hint(fn))
 
 
-@weight(1)
-@number("7.3")
-@tags("hidden")
-@pytest.mark.parametrize("fn,shape,kwargs", [
+DISTRIBUTION_SHAPE_CASES = [
     *_configs(("xavier_uniform_", "xavier_normal_"), XAVIER_CONFIGS[1:2]),
     *_configs(("kaiming_uniform_", "kaiming_normal_"), [KAIMING_CONFIGS[1], KAIMING_CONFIGS[4]]),
-])
+]
+
+
+@graded("7.3", points=1, task=PER_CASE)
+@pytest.mark.parametrize("fn,shape,kwargs", DISTRIBUTION_SHAPE_CASES)
 def test_distribution_shape(student, rng, fn, shape, kwargs):
     """the values follow the right family: uniform for *_uniform_, normal for *_normal_, centred at 0
 
@@ -390,9 +367,7 @@ def test_distribution_shape(student, rng, fn, shape, kwargs):
 
 # ======================================================================== in place, dtypes, devices, generators
 
-@weight(0.75)
-@number("8.1")
-@tags("hidden")
+@graded("8.1", points=0.75, task=PER_CASE)
 @pytest.mark.parametrize("fn", _fns())
 def test_fills_in_place_and_returns_same_tensor(student, rng, fn):
     """fills every entry of the given tensor in place and returns that same tensor object"""
@@ -400,9 +375,7 @@ def test_fills_in_place_and_returns_same_tensor(student, rng, fn):
     _filled(student, fn, _nan(shape), rng, _call_text(fn, _nan(shape), {}))
 
 
-@weight(0.75)
-@number("8.2")
-@tags("hidden")
+@graded("8.2", points=0.75, task=PER_CASE)
 @pytest.mark.parametrize("fn", _fns())
 def test_fills_parameter_that_requires_grad(student, rng, fn):
     """works on a tensor with requires_grad=True (an nn.Parameter) and records no autograd history"""
@@ -421,9 +394,7 @@ def test_fills_parameter_that_requires_grad(student, rng, fn):
         fail(what, "left entries unfilled", IN_PLACE)
 
 
-@weight(0.75)
-@number("8.3")
-@tags("hidden")
+@graded("8.3", points=0.75, task=PER_CASE)
 @pytest.mark.parametrize("fn", _fns())
 def test_fills_a_view(student, rng, fn):
     """fills a non-contiguous view (some columns of a bigger tensor) in place and leaves the rest alone"""
@@ -445,9 +416,7 @@ def test_fills_a_view(student, rng, fn):
              "fill only the tensor you are given, with its own shape.")
 
 
-@weight(0.75)
-@number("8.4")
-@tags("hidden")
+@graded("8.4", points=0.75, task=PER_CASE)
 @pytest.mark.parametrize("fn", _fns())
 def test_dtypes(student, rng, fn, device):
     """keeps the tensor's dtype and device (float16, float32, float64) and draws the right variance in each
@@ -488,9 +457,7 @@ def _distinct_seeds(rng: torch.Generator, k: int) -> list[int]:
     return seeds
 
 
-@weight(1)
-@number("8.5")
-@tags("hidden")
+@graded("8.5", points=1, task=PER_CASE)
 @pytest.mark.parametrize("fn", _fns())
 def test_generator_is_respected(student, rng, device, fn):
     """draws from the generator passed: same generator state -> same values; different state -> different values
@@ -520,9 +487,7 @@ def test_generator_is_respected(student, rng, device, fn):
              "use the generator itself, not a copy re-seeded from it.")
 
 
-@weight(0.5)
-@number("8.6")
-@tags("hidden")
+@graded("8.6", points=0.5, task=PER_CASE)
 @pytest.mark.parametrize("fn", _fns())
 def test_global_rng_without_generator(student, rng, device, fn):
     """without a generator, draws from PyTorch's global RNG: torch.manual_seed(s) makes it repeatable
@@ -543,9 +508,7 @@ def test_global_rng_without_generator(student, rng, device, fn):
              "torch.Generator(), whose seed is always the same.")
 
 
-@weight(0.25)
-@number("8.7")
-@tags("hidden")
+@graded("8.7", points=0.25, task=PER_CASE)
 @pytest.mark.parametrize("dims", [(), (12,)], ids=["0-d", "1-d"])
 @pytest.mark.parametrize("fn", _fns())
 def test_rejects_fewer_than_two_dims(student, fn, dims):
@@ -553,9 +516,7 @@ def test_rejects_fewer_than_two_dims(student, fn, dims):
     student.raises("ValueError", fn, torch.zeros(dims))
 
 
-@weight(0.375)
-@number("8.8")
-@tags("hidden")
+@graded("8.8", points=0.375, task=PER_CASE)
 @pytest.mark.parametrize("kwargs", [{"mode": "fan_avg"}, {"mode": "FAN_IN"}, {"nonlinearity": "gelu"},
                                     {"nonlinearity": "Tanh"}], ids=["mode_fan_avg", "mode_upper", "gelu", "Tanh"])
 @pytest.mark.parametrize("fn", _fns(("kaiming_uniform_", "kaiming_normal_")))

@@ -20,21 +20,16 @@ every time. Blanking the tensor first means every timed call must really fill it
 
 from __future__ import annotations
 
-import pytest
 import torch
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
 
-from autograder import performance
+from autograder.testing import graded, speed_test, yardsticks
 
 
-@pytest.mark.kaiming_normal
-@weight(10)
-@number("9.1")
-@tags("performance")
+@graded("9.1", points=10, task="kaiming_normal")
 def test_kaiming_normal_speed(student, assignment, device, extra_data):
     """kaiming_normal_ on a large weight is within budget of torch.nn.init.kaiming_normal_"""
     shape = tuple(assignment.performance["cuda_shape" if device.startswith("cuda") else "cpu_shape"])
     tensor = torch.zeros(shape)
-    expected = performance.yardsticks(assignment)["kaiming_normal_"](torch.zeros(shape))
-    performance.speed_test(student, assignment, "kaiming_normal_timed", "kaiming_normal_", (tensor,), expected,
-                           "kaiming_normal", extra_data, uses=("kaiming_normal_",))
+    expected = yardsticks(assignment)["kaiming_normal_"](torch.zeros(shape))
+    speed_test(student, assignment, "kaiming_normal_timed", "kaiming_normal_", (tensor,), expected,
+               "kaiming_normal", extra_data, uses=("kaiming_normal_",))

@@ -12,19 +12,15 @@ from __future__ import annotations
 
 import math
 
-import pytest
 import torch
 import torch.nn.init as init
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.compare import describe, expect_equal, fail
-from autograder.worker.protocol import GeneratorSpec
+from autograder.testing import GeneratorSpec, describe, expect_equal, fail, graded, property_settings
 
 # Deterministic examples (the same score every run), shrunk to a small failing input, no "explain" phase.
-PROPERTY = settings(max_examples=25, derandomize=True, database=None, deadline=None,
-                    phases=(Phase.explicit, Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck))
+PROPERTY = property_settings(max_examples=25)
 P_FALSE = 1e-6
 X = math.log(2 / P_FALSE)
 IN_PLACE = "fill the given tensor in place (tensor.uniform_ / tensor.normal_) and return that same object."
@@ -88,20 +84,14 @@ def _pair(value):
     return tuple(value) if type(value) is list else value
 
 
-@pytest.mark.compute_fans
-@weight(1)
-@number("1.1")
-@tags("public")
+@graded("1.1", points=1)
 def test_fans_linear(student):
     """compute_fans of a linear weight (out_features=20, in_features=30) is (30, 20)"""
     expect_equal(_pair(student.call("compute_fans", (20, 30))), (30, 20), what="compute_fans((20, 30))",
                  hint="the layout is (out, in): fan_in = in = 30, fan_out = out = 20.")
 
 
-@pytest.mark.compute_fans
-@weight(2)
-@number("1.2")
-@tags("public")
+@graded("1.2", points=2)
 @PROPERTY
 @given(shape=st.lists(st.integers(1, 9), min_size=2, max_size=5).map(tuple))
 def test_fans_match_pytorch(student, shape):
@@ -111,10 +101,7 @@ def test_fans_match_pytorch(student, shape):
                  hint="(out, in, *kernel): fan_in = in * prod(kernel), fan_out = out * prod(kernel).")
 
 
-@pytest.mark.compute_fans
-@weight(1)
-@number("1.3")
-@tags("public")
+@graded("1.3", points=1)
 def test_fans_rejects_1d(student):
     """compute_fans raises ValueError for a 1-D shape (a bias vector has no fan-in and fan-out)"""
     student.raises("ValueError", "compute_fans", (10,))
@@ -131,30 +118,21 @@ def _expect_gain(student, nonlinearity: str, *param) -> None:
              "see the table in the handout; leaky_relu uses sqrt(2 / (1 + slope**2)).")
 
 
-@pytest.mark.calculate_gain
-@weight(2)
-@number("2.1")
-@tags("public")
+@graded("2.1", points=2)
 def test_gains(student):
     """calculate_gain of linear, conv2d, sigmoid, tanh, relu and selu matches torch.nn.init.calculate_gain"""
     for nonlinearity in ("linear", "conv2d", "sigmoid", "tanh", "relu", "selu"):
         _expect_gain(student, nonlinearity)
 
 
-@pytest.mark.calculate_gain
-@weight(1)
-@number("2.2")
-@tags("public")
+@graded("2.2", points=1)
 def test_gain_leaky_relu(student):
     """calculate_gain('leaky_relu') with the default slope 0.01 and with param=0.2"""
     _expect_gain(student, "leaky_relu")
     _expect_gain(student, "leaky_relu", 0.2)
 
 
-@pytest.mark.calculate_gain
-@weight(1)
-@number("2.3")
-@tags("public")
+@graded("2.3", points=1)
 def test_gain_rejects_unknown(student):
     """calculate_gain raises ValueError for an unknown nonlinearity"""
     student.raises("ValueError", "calculate_gain", "swish")
@@ -162,19 +140,13 @@ def test_gain_rejects_unknown(student):
 
 # --------------------------------------------------------------------------- Task 3: xavier_uniform_
 
-@pytest.mark.xavier_uniform
-@weight(1)
-@number("3.1")
-@tags("public")
+@graded("3.1", points=1)
 def test_xavier_uniform_in_place(student, rng):
     """xavier_uniform_ fills every entry of the tensor in place and returns the same tensor"""
     _filled(student, "xavier_uniform_", (30, 20), rng)
 
 
-@pytest.mark.xavier_uniform
-@weight(2)
-@number("3.2")
-@tags("public")
+@graded("3.2", points=2)
 def test_xavier_uniform_bound(student, rng):
     """xavier_uniform_ on a 512x256 weight: every value within +-a, the largest close to a
 
@@ -194,10 +166,7 @@ def test_xavier_uniform_bound(student, rng):
              "the interval is too narrow: a = sqrt(3) * std, with std = gain * sqrt(2 / (fan_in + fan_out)).")
 
 
-@pytest.mark.xavier_uniform
-@weight(2)
-@number("3.3")
-@tags("public")
+@graded("3.3", points=2)
 def test_xavier_uniform_conv_variance(student, rng):
     """xavier_uniform_ on a 128x64x5x5 conv weight has variance gain^2 * 2 / (fan_in + fan_out) (gain 5/3)"""
     shape = (128, 64, 5, 5)
@@ -209,10 +178,7 @@ def test_xavier_uniform_conv_variance(student, rng):
 
 # --------------------------------------------------------------------------- Task 4: xavier_normal_
 
-@pytest.mark.xavier_normal
-@weight(2)
-@number("4.1")
-@tags("public")
+@graded("4.1", points=2)
 def test_xavier_normal_variance(student, rng):
     """xavier_normal_ on a 1024x256 weight has variance 2 / (fan_in + fan_out)"""
     shape = (1024, 256)
@@ -221,10 +187,7 @@ def test_xavier_normal_variance(student, rng):
                     "std = gain * sqrt(2 / (fan_in + fan_out)).")
 
 
-@pytest.mark.xavier_normal
-@weight(1.5)
-@number("4.2")
-@tags("public")
+@graded("4.2", points=1.5)
 def test_xavier_normal_is_normal(student, rng):
     """xavier_normal_ draws from a normal distribution (Kolmogorov-Smirnov test against N(0, std^2))
 
@@ -245,10 +208,7 @@ def test_xavier_normal_is_normal(student, rng):
              "draw from a normal distribution with mean 0 and std = gain * sqrt(2 / (fan_in + fan_out)).")
 
 
-@pytest.mark.xavier_normal
-@weight(1)
-@number("4.3")
-@tags("public")
+@graded("4.3", points=1)
 def test_xavier_normal_rejects_1d(student):
     """xavier_normal_ raises ValueError for a 1-D tensor"""
     student.raises("ValueError", "xavier_normal_", torch.zeros(5))
@@ -256,10 +216,7 @@ def test_xavier_normal_rejects_1d(student):
 
 # --------------------------------------------------------------------------- Task 5: kaiming_uniform_
 
-@pytest.mark.kaiming_uniform
-@weight(1.5)
-@number("5.1")
-@tags("public")
+@graded("5.1", points=1.5)
 def test_kaiming_uniform_linear_default(student, rng):
     """kaiming_uniform_(w, a=sqrt(5)) -- nn.Linear's default -- gives values within +-1/sqrt(fan_in)"""
     shape = (300, 500)
@@ -272,10 +229,7 @@ def test_kaiming_uniform_linear_default(student, rng):
              "gain = sqrt(2 / (1 + a**2)) = sqrt(1/3); bound = sqrt(3) * gain / sqrt(fan_in).")
 
 
-@pytest.mark.kaiming_uniform
-@weight(1.5)
-@number("5.2")
-@tags("public")
+@graded("5.2", points=1.5)
 def test_kaiming_uniform_fan_out(student, rng):
     """kaiming_uniform_(w, mode='fan_out', nonlinearity='relu') on a 256x1024 weight uses fan_out = 256"""
     shape = (256, 1024)
@@ -285,10 +239,7 @@ def test_kaiming_uniform_fan_out(student, rng):
                     "mode='fan_out' divides by fan_out = out_features = 256; relu's gain is sqrt(2).")
 
 
-@pytest.mark.kaiming_uniform
-@weight(1.5)
-@number("5.3")
-@tags("public")
+@graded("5.3", points=1.5)
 def test_kaiming_uniform_generator(student, rng, device):
     """kaiming_uniform_ with generator=: same generator state -> same values, different state -> different"""
     a, g1 = _seed(rng), _seed(rng)
@@ -310,10 +261,7 @@ def test_kaiming_uniform_generator(student, rng, device):
 
 # --------------------------------------------------------------------------- Task 6: kaiming_normal_
 
-@pytest.mark.kaiming_normal
-@weight(2)
-@number("6.1")
-@tags("public")
+@graded("6.1", points=2)
 def test_kaiming_normal_variance(student, rng):
     """kaiming_normal_(w, nonlinearity='relu') on a 128x64x3x3 conv weight has variance 2 / fan_in"""
     shape = (128, 64, 3, 3)
@@ -323,10 +271,7 @@ def test_kaiming_normal_variance(student, rng):
                     "std = sqrt(2) / sqrt(fan_in) with fan_in = 64 * 3 * 3.")
 
 
-@pytest.mark.kaiming_normal
-@weight(1)
-@number("6.2")
-@tags("public")
+@graded("6.2", points=1)
 def test_kaiming_normal_rejects_bad_mode(student):
     """kaiming_normal_ raises ValueError for mode='fan_avg'"""
     student.raises("ValueError", "kaiming_normal_", torch.zeros(4, 3), mode="fan_avg")
@@ -357,10 +302,7 @@ def _trace(series: list[float]) -> str:
     return ", ".join(f"layer {i + 1}: {series[i]:.3g}" for i in (0, 9, 19, 29, 39, 49))
 
 
-@pytest.mark.kaiming_normal
-@weight(3)
-@number("6.3")
-@tags("public")
+@graded("6.3", points=3)
 def test_experiment_he_init_keeps_relu_activations_stable(student, rng):
     """experiment: through a 50-layer ReLU MLP (width 256) with He init the mean square activation stays O(1)
 
@@ -381,10 +323,7 @@ def test_experiment_he_init_keeps_relu_activations_stable(student, rng):
              "std = sqrt(2) / sqrt(fan_in): relu halves the second moment, the gain sqrt(2) restores it.")
 
 
-@pytest.mark.kaiming_normal
-@weight(2)
-@number("6.4")
-@tags("public")
+@graded("6.4", points=2)
 def test_experiment_small_init_collapses(student, rng):
     """experiment: the same MLP with a too-small init (gain 1, std 1/sqrt(fan_in)) collapses below 1e-6
 

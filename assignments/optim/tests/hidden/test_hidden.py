@@ -12,17 +12,14 @@ from typing import Any
 
 import pytest
 import torch
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
 
-from autograder.compare import expect_close, expect_equal, fail
-from autograder.errors import CheckFailed
+from autograder.testing import F32, F64, PER_CASE, CheckFailed, expect_close, expect_equal, fail, graded
 
 STEPS = 200
 SHAPES = [(3, 4), (5,), ()]
 TORCH = {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW}
 TASK = {"SGD": pytest.mark.sgd, "Adam": pytest.mark.adam, "AdamW": pytest.mark.adamw}
 DEFAULTS = {"SGD": {"lr": 0.05, "momentum": 0.9}, "Adam": {"lr": 0.02}, "AdamW": {"lr": 0.02, "weight_decay": 0.1}}
-F64, F32 = torch.float64, torch.float32
 IN_PLACE = "update each parameter in place (p.add_(...), p.addcdiv_(...)) inside `with torch.no_grad():`."
 MOMENTUM = ("PyTorch's buffer is b = momentum * b + (1 - dampening) * g (b = g at a parameter's first step, "
             "undampened), and the step is p -= lr * b.")
@@ -96,10 +93,7 @@ def _run(student, name: str, params, grads, hyper, what: str, hint: str, skip=No
 
 # ======================================================================== Task 1: optimizer (6.75)
 
-@pytest.mark.optimizer
-@weight(1.5)
-@number("1.10")
-@tags("hidden")
+@graded("1.10", points=1.5)
 @pytest.mark.parametrize("name", ["SGD", "Adam"])
 def test_params_from_generator(student, rng, name):
     """params given as a one-shot iterator (like model.parameters()) are kept as a list"""
@@ -108,10 +102,7 @@ def test_params_from_generator(student, rng, name):
          hint="an iterator can be read only once: store list(params).", as_iterator=True)
 
 
-@pytest.mark.optimizer
-@weight(0.75)
-@number("1.11")
-@tags("hidden")
+@graded("1.11", points=0.75)
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
 def test_zero_grad_sets_none(student, name):
     """zero_grad() sets every parameter's .grad to None, also after steps"""
@@ -121,10 +112,7 @@ def test_zero_grad_sets_none(student, name):
                  hint="set p.grad = None for every parameter (PyTorch's default), not a tensor of zeros.")
 
 
-@pytest.mark.optimizer
-@weight(0.25)
-@number("1.12")
-@tags("hidden")
+@graded("1.12", points=0.25)
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
 @pytest.mark.parametrize("case", ["empty", "non_tensor"])
 def test_bad_params_rejected(student, name, case):
@@ -135,10 +123,7 @@ def test_bad_params_rejected(student, name, case):
 
 # ================================================================ Task 2: SGD (16.5, and 3.25 in the shared tests)
 
-@pytest.mark.sgd
-@weight(0.75)
-@number("2.10")
-@tags("hidden")
+@graded("2.10", points=0.75)
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_sgd_plain(student, rng, dtype):
     """SGD without momentum matches torch.optim.SGD over 200 steps"""
@@ -147,10 +132,7 @@ def test_sgd_plain(student, rng, dtype):
          hint="p -= lr * p.grad.")
 
 
-@pytest.mark.sgd
-@weight(1.25)
-@number("2.11")
-@tags("hidden")
+@graded("2.11", points=1.25)
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_sgd_momentum(student, rng, dtype):
     """SGD with momentum matches torch.optim.SGD over 200 steps"""
@@ -159,10 +141,7 @@ def test_sgd_momentum(student, rng, dtype):
          what=f"SGD(lr=0.01, momentum=0.9) on {dtype} for {STEPS} steps", hint=MOMENTUM)
 
 
-@pytest.mark.sgd
-@weight(0.75)
-@number("2.12")
-@tags("hidden")
+@graded("2.12", points=0.75)
 @pytest.mark.parametrize("dampening", [0.5, 0.9])
 def test_sgd_dampening(student, rng, dampening):
     """SGD with momentum and dampening: the first step is undampened, as in PyTorch"""
@@ -173,10 +152,7 @@ def test_sgd_dampening(student, rng, dampening):
               "the first step sets b = g.")
 
 
-@pytest.mark.sgd
-@weight(0.75)
-@number("2.13")
-@tags("hidden")
+@graded("2.13", points=0.75)
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_sgd_nesterov(student, rng, dtype):
     """SGD with Nesterov momentum matches torch.optim.SGD over 200 steps"""
@@ -186,10 +162,7 @@ def test_sgd_nesterov(student, rng, dtype):
          hint="with Nesterov, update the buffer b as usual, then step with g + momentum * b instead of b.")
 
 
-@pytest.mark.sgd
-@weight(0.5)
-@number("2.14")
-@tags("hidden")
+@graded("2.14", points=0.5)
 @pytest.mark.parametrize("extra", [{}, {"momentum": 0.9}, {"momentum": 0.9, "nesterov": True},
                                    {"momentum": 0.5, "dampening": 0.5}], ids=["plain", "momentum", "nesterov",
                                                                                "dampening"])
@@ -202,10 +175,7 @@ def test_sgd_weight_decay(student, rng, extra):
               "SGD's weight decay is not decoupled.")
 
 
-@pytest.mark.sgd
-@weight(1.25)
-@number("2.15")
-@tags("hidden")
+@graded("2.15", points=1.25)
 @pytest.mark.parametrize("extra", [{}, {"momentum": 0.9}], ids=["plain", "momentum"])
 def test_sgd_lr_change(student, rng, extra):
     """a new learning rate set between steps (opt.lr = ...) applies from the next step, momentum kept"""
@@ -217,10 +187,7 @@ def test_sgd_lr_change(student, rng, extra):
               "current lr (the v = mu * v - lr * g form keeps old learning rates inside v).")
 
 
-@pytest.mark.sgd
-@weight(1)
-@number("2.16")
-@tags("hidden")
+@graded("2.16", points=1)
 def test_sgd_hyperparameter_change(student, rng):
     """momentum, dampening and weight_decay changed between steps apply from the next step"""
     params, grads = _data(rng)
@@ -230,12 +197,11 @@ def test_sgd_hyperparameter_change(student, rng):
          hint="read every hyperparameter from self at each step; keep the momentum buffer when they change.")
 
 
-@pytest.mark.sgd
-@weight(1)
-@number("2.17")
-@tags("hidden")
-@pytest.mark.parametrize("extra", [{"momentum": 0.9}, {"momentum": 0.9, "dampening": 0.5, "weight_decay": 0.1}],
-                         ids=["momentum", "dampening_decay"])
+SGD_GRAD_NONE_SKIPPED_CASES = [{"momentum": 0.9}, {"momentum": 0.9, "dampening": 0.5, "weight_decay": 0.1}]
+
+
+@graded("2.17", points=1)
+@pytest.mark.parametrize("extra", SGD_GRAD_NONE_SKIPPED_CASES, ids=["momentum", "dampening_decay"])
 def test_sgd_grad_none_skipped(student, rng, extra):
     """parameters whose .grad is None are skipped entirely (no step, no momentum, no decay)"""
     params, grads = _data(rng)
@@ -246,10 +212,7 @@ def test_sgd_grad_none_skipped(student, rng, extra):
               "its first real gradient starts the buffer.")
 
 
-@pytest.mark.sgd
-@weight(0.75)
-@number("2.18")
-@tags("hidden")
+@graded("2.18", points=0.75)
 def test_sgd_small_gradients(student, rng):
     """SGD with momentum on gradients of size 1e-6 (float32) matches torch.optim.SGD"""
     params, grads = _data(rng, F32, grad_scale=1e-6)
@@ -258,12 +221,12 @@ def test_sgd_small_gradients(student, rng):
          what="SGD(lr=1.0, momentum=0.9, nesterov=True) on float32 gradients of size 1e-6", hint=MOMENTUM)
 
 
-@pytest.mark.sgd
-@weight(0.25)
-@number("2.19")
-@tags("hidden")
-@pytest.mark.parametrize("case", ["lr", "momentum", "weight_decay", "nesterov_without_momentum",
-                                  "nesterov_with_dampening"])
+SGD_VALUE_ERRORS_CASES = ["lr", "momentum", "weight_decay", "nesterov_without_momentum",
+                          "nesterov_with_dampening"]
+
+
+@graded("2.19", points=0.25)
+@pytest.mark.parametrize("case", SGD_VALUE_ERRORS_CASES)
 def test_sgd_value_errors(student, case):
     """SGD raises ValueError for a negative lr, momentum or weight_decay, and for Nesterov without momentum"""
     hyper = {
@@ -278,10 +241,7 @@ def test_sgd_value_errors(student, case):
 
 # ================================================================ Task 3: Adam (18.75, and 3.25 in the shared tests)
 
-@pytest.mark.adam
-@weight(1.5)
-@number("3.10")
-@tags("hidden")
+@graded("3.10", points=1.5)
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_adam(student, rng, dtype):
     """Adam matches torch.optim.Adam over 200 steps"""
@@ -289,10 +249,7 @@ def test_adam(student, rng, dtype):
     _run(student, "Adam", params, grads, {"lr": 0.02}, what=f"Adam(lr=0.02) on {dtype} for {STEPS} steps", hint=BIAS)
 
 
-@pytest.mark.adam
-@weight(1.5)
-@number("3.11")
-@tags("hidden")
+@graded("3.11", points=1.5)
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_adam_small_gradients(student, rng, dtype):
     """Adam on gradients of size 1e-6, where the placement of eps decides the step size"""
@@ -301,10 +258,7 @@ def test_adam_small_gradients(student, rng, dtype):
          hint=EPS)
 
 
-@pytest.mark.adam
-@weight(1.25)
-@number("3.12")
-@tags("hidden")
+@graded("3.12", points=1.25)
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_adam_amsgrad(student, rng, dtype):
     """Adam with amsgrad=True matches torch.optim.Adam over 200 steps"""
@@ -316,10 +270,7 @@ def test_adam_amsgrad(student, rng, dtype):
               "sqrt(v_max / (1 - beta2 ** t)) + eps as the denominator.")
 
 
-@pytest.mark.adam
-@weight(1)
-@number("3.13")
-@tags("hidden")
+@graded("3.13", points=1)
 @pytest.mark.parametrize("extra", [{}, {"amsgrad": True}], ids=["plain", "amsgrad"])
 def test_adam_weight_decay(student, rng, extra):
     """Adam's weight_decay is the L2 gradient g + weight_decay * p, fed into both moments"""
@@ -329,10 +280,7 @@ def test_adam_weight_decay(student, rng, extra):
          hint="Adam (unlike AdamW) adds weight_decay * p to the gradient before updating m and v.")
 
 
-@pytest.mark.adam
-@weight(1.5)
-@number("3.14")
-@tags("hidden")
+@graded("3.14", points=1.5)
 def test_adam_lr_change(student, rng):
     """a new learning rate set between steps (opt.lr = ...) applies from the next step"""
     params, grads = _data(rng)
@@ -342,10 +290,7 @@ def test_adam_lr_change(student, rng):
          hint="read self.lr at every step; the moments do not depend on the learning rate.")
 
 
-@pytest.mark.adam
-@weight(1.25)
-@number("3.15")
-@tags("hidden")
+@graded("3.15", points=1.25)
 @pytest.mark.parametrize("extra", [{}, {"amsgrad": True, "weight_decay": 0.05}], ids=["plain", "amsgrad_decay"])
 def test_adam_grad_none_skipped(student, rng, extra):
     """parameters whose .grad is None are skipped, and each parameter counts its own steps"""
@@ -357,10 +302,7 @@ def test_adam_grad_none_skipped(student, rng, extra):
               "the bias correction uses how many steps that parameter has taken.")
 
 
-@pytest.mark.adam
-@weight(1.5)
-@number("3.16")
-@tags("hidden")
+@graded("3.16", points=1.5)
 def test_adam_betas(student, rng):
     """Adam with betas=(0, 0.5) and betas changed mid-run matches torch.optim.Adam"""
     params, grads = _data(rng)
@@ -370,10 +312,7 @@ def test_adam_betas(student, rng):
               "bias corrections alike.")
 
 
-@pytest.mark.adam
-@weight(1)
-@number("3.17")
-@tags("hidden")
+@graded("3.17", points=1)
 def test_adam_hyperparameter_change(student, rng):
     """eps and weight_decay changed between steps apply from the next step"""
     params, grads = _data(rng, grad_scale=1e-5)
@@ -383,12 +322,12 @@ def test_adam_hyperparameter_change(student, rng):
          hint="read self.eps and self.weight_decay at every step.")
 
 
-@pytest.mark.adam
-@weight(0.25)
-@number("3.18")
-@tags("hidden")
-@pytest.mark.parametrize("case", ["lr", "eps", "weight_decay", "beta1_one", "beta1_negative", "beta2_one",
-                                  "beta2_above_one"])
+ADAM_VALUE_ERRORS_CASES = ["lr", "eps", "weight_decay", "beta1_one", "beta1_negative", "beta2_one",
+                           "beta2_above_one"]
+
+
+@graded("3.18", points=0.25)
+@pytest.mark.parametrize("case", ADAM_VALUE_ERRORS_CASES)
 def test_adam_value_errors(student, case):
     """Adam raises ValueError for a negative lr, eps or weight_decay, and betas outside [0, 1)"""
     hyper = {
@@ -405,10 +344,7 @@ def test_adam_value_errors(student, case):
 
 # ================================================================ Task 4: AdamW (8.75, and 2.75 in the shared tests)
 
-@pytest.mark.adamw
-@weight(1.25)
-@number("4.10")
-@tags("hidden")
+@graded("4.10", points=1.25)
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_adamw(student, rng, dtype):
     """AdamW with weight_decay=0.1 matches torch.optim.AdamW over 200 steps"""
@@ -418,10 +354,7 @@ def test_adamw(student, rng, dtype):
          hint="AdamW multiplies p by (1 - lr * weight_decay) before the Adam step and leaves the gradient alone.")
 
 
-@pytest.mark.adamw
-@weight(0.5)
-@number("4.11")
-@tags("hidden")
+@graded("4.11", points=0.5)
 def test_adamw_default_weight_decay(student, rng):
     """AdamW's default weight_decay is 1e-2 (Adam's is 0)"""
     params, grads = _data(rng)
@@ -429,10 +362,7 @@ def test_adamw_default_weight_decay(student, rng):
          hint="AdamW(params, lr) decays with weight_decay=1e-2 unless told otherwise.")
 
 
-@pytest.mark.adamw
-@weight(1.25)
-@number("4.12")
-@tags("hidden")
+@graded("4.12", points=1.25)
 def test_adamw_lr_change(student, rng):
     """AdamW's decay uses the current learning rate: p *= 1 - lr * weight_decay with the new lr"""
     params, grads = _data(rng)
@@ -443,10 +373,7 @@ def test_adamw_lr_change(student, rng):
               "the learning rate in PyTorch).")
 
 
-@pytest.mark.adamw
-@weight(1)
-@number("4.13")
-@tags("hidden")
+@graded("4.13", points=1)
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_adamw_amsgrad(student, rng, dtype):
     """AdamW with amsgrad=True matches torch.optim.AdamW over 200 steps"""
@@ -457,10 +384,7 @@ def test_adamw_amsgrad(student, rng, dtype):
          hint="AMSGrad works in AdamW exactly as in Adam; only the weight decay differs.")
 
 
-@pytest.mark.adamw
-@weight(1)
-@number("4.14")
-@tags("hidden")
+@graded("4.14", points=1)
 def test_adamw_small_gradients(student, rng):
     """AdamW on gradients of size 1e-6: the decay is independent of the gradient's scale"""
     params, grads = _data(rng, grad_scale=1e-6)
@@ -470,10 +394,7 @@ def test_adamw_small_gradients(student, rng):
               "these gradients inside the moments. " + EPS)
 
 
-@pytest.mark.adamw
-@weight(0.5)
-@number("4.15")
-@tags("hidden")
+@graded("4.15", points=0.5)
 def test_adamw_grad_none_skipped(student, rng):
     """AdamW skips parameters whose .grad is None: no Adam step and no decay"""
     params, grads = _data(rng)
@@ -483,10 +404,7 @@ def test_adamw_grad_none_skipped(student, rng):
          hint="a parameter without a gradient is not decayed either in PyTorch's AdamW.")
 
 
-@pytest.mark.adamw
-@weight(0.25)
-@number("4.16")
-@tags("hidden")
+@graded("4.16", points=0.25)
 @pytest.mark.parametrize("case", ["lr", "eps", "weight_decay", "betas"])
 def test_adamw_value_errors(student, case):
     """AdamW raises ValueError for a negative lr, eps or weight_decay, and betas outside [0, 1)"""
@@ -497,9 +415,7 @@ def test_adamw_value_errors(student, case):
 
 # ======================================================================== every optimizer (shared conventions)
 
-@weight(0.75)
-@number("5.10")
-@tags("hidden")
+@graded("5.10", points=0.75, task=PER_CASE)
 @pytest.mark.parametrize("name", _by_optimizer("SGD", "Adam", "AdamW"))
 def test_mixed_shapes_and_dtypes(student, rng, name):
     """one optimizer over tensors of several shapes (0-d to 4-d) and of float32 and float64 together"""
@@ -512,9 +428,7 @@ def test_mixed_shapes_and_dtypes(student, rng, name):
          hint="keep the state per tensor, with each tensor's own shape and dtype (torch.zeros_like(p)).")
 
 
-@weight(0.75)
-@number("5.11")
-@tags("hidden")
+@graded("5.11", points=0.75, task=PER_CASE)
 @pytest.mark.parametrize("name", _by_optimizer("SGD", "Adam", "AdamW"))
 def test_updates_in_place(student, rng, name):
     """step() updates each parameter in place: the same tensor object and the same storage"""
@@ -523,9 +437,7 @@ def test_updates_in_place(student, rng, name):
          what=f"{name} over 10 steps, watching each parameter's storage", hint=IN_PLACE)
 
 
-@weight(0.75)
-@number("5.12")
-@tags("hidden")
+@graded("5.12", points=0.75, task=PER_CASE)
 @pytest.mark.parametrize("name", _by_optimizer("SGD", "Adam", "AdamW"))
 def test_grads_untouched(student, rng, name):
     """step() never modifies or replaces .grad, also with weight decay"""
@@ -535,9 +447,7 @@ def test_grads_untouched(student, rng, name):
          hint="never write into p.grad: grad.add(p, alpha=wd) makes a new tensor, grad.add_(...) does not.")
 
 
-@weight(0.5)
-@number("5.13")
-@tags("hidden")
+@graded("5.13", points=0.5, task=PER_CASE)
 @pytest.mark.parametrize("name", _by_optimizer("SGD", "Adam", "AdamW"))
 def test_no_autograd_history(student, rng, name):
     """parameters with requires_grad=True are updated without autograd history"""
@@ -552,11 +462,12 @@ def test_no_autograd_history(student, rng, name):
         raise
 
 
-@weight(0.5)
-@number("5.14")
-@tags("hidden")
-@pytest.mark.parametrize("name,hyper", [pytest.param("SGD", {"lr": 0.01, "momentum": 0.9}, marks=TASK["SGD"], id="SGD"),
-                                        pytest.param("Adam", {"lr": 0.01}, marks=TASK["Adam"], id="Adam")])
+FLOAT16_CASES = [pytest.param("SGD", {"lr": 0.01, "momentum": 0.9}, marks=TASK["SGD"], id="SGD"),
+                 pytest.param("Adam", {"lr": 0.01}, marks=TASK["Adam"], id="Adam")]
+
+
+@graded("5.14", points=0.5, task=PER_CASE)
+@pytest.mark.parametrize("name,hyper", FLOAT16_CASES)
 def test_float16(student, rng, name, hyper):
     """float16 parameters keep their dtype and follow torch.optim for 10 steps"""
     params, grads = _data(rng, torch.float16, shapes=[(4, 5), (6,)], steps=10)

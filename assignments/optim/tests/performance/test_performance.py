@@ -24,10 +24,8 @@ from typing import Any
 
 import pytest
 import torch
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
 
-from autograder import performance
-from autograder.compare import fail
+from autograder.testing import PER_CASE, fail, graded, speed_test, yardsticks
 
 SPREAD = 4096
 """Gradient and parameter windows start at random offsets in [0, SPREAD) of their pools."""
@@ -67,33 +65,28 @@ def _speed(student, assignment, extra_data, workload, name: str, probe: str) -> 
     args = (*workload, HYPER[name])
     layout = workload[2]
     extra_data.update({"tensors": len(layout), "parameters": _parameters(layout), "hyper": HYPER[name]})
-    expected = performance.yardsticks(assignment)[probe](*args)
-    performance.speed_test(student, assignment, probe, probe, args, expected, probe, extra_data, uses=(name,))
+    expected = yardsticks(assignment)[probe](*args)
+    speed_test(student, assignment, probe, probe, args, expected, probe, extra_data, uses=(name,))
 
 
-@pytest.mark.adam
-@weight(4)
-@number("6.1")
-@tags("performance")
+@graded("6.1", points=4, task="adam")
 def test_adam_speed(student, assignment, timed_workload, extra_data):
     """Adam over 200 tensors (10M parameters): building it and two steps, within budget of torch.optim.Adam"""
     _speed(student, assignment, extra_data, timed_workload, "Adam", "adam_step")
 
 
-@pytest.mark.sgd
-@weight(3)
-@number("6.2")
-@tags("performance")
+@graded("6.2", points=3, task="sgd")
 def test_sgd_momentum_speed(student, assignment, timed_workload, extra_data):
     """SGD with momentum over 200 tensors (10M parameters): two steps, within budget of torch.optim.SGD"""
     _speed(student, assignment, extra_data, timed_workload, "SGD", "sgd_step")
 
 
-@weight(1.5)
-@number("6.3")
-@tags("performance")
-@pytest.mark.parametrize("name", [pytest.param("Adam", marks=pytest.mark.adam, id="Adam"),
-                                  pytest.param("SGD", marks=pytest.mark.sgd, id="SGD")])
+STEP_MEMORY_CASES = [pytest.param("Adam", marks=pytest.mark.adam, id="Adam"),
+                     pytest.param("SGD", marks=pytest.mark.sgd, id="SGD")]
+
+
+@graded("6.3", points=1.5, task=PER_CASE)
+@pytest.mark.parametrize("name", STEP_MEMORY_CASES)
 def test_step_memory(student, assignment, rng, extra_data, name):
     """one step() needs little memory beyond the parameters and the state (at most 2x the parameters' size)"""
     perf = assignment.performance

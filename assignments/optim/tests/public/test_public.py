@@ -7,19 +7,15 @@ parameters after every step with torch.optim (foreach=False) on the same data.
 
 from __future__ import annotations
 
-import pytest
 import torch
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.compare import expect_close, expect_equal, fail
+from autograder.testing import F64, expect_close, expect_equal, fail, graded, property_settings
 
 # Deterministic examples (the same score every run), shrunk to a small failing input, no "explain" phase.
-PROPERTY = settings(max_examples=15, derandomize=True, database=None, deadline=None,
-                    phases=(Phase.explicit, Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck))
+PROPERTY = property_settings(max_examples=15)
 TORCH = {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW}
-F64 = torch.float64
 
 
 def _data(rng: torch.Generator, steps: int, shapes=((3, 4), (5,)), dtype=F64, scale: float = 1.0):
@@ -57,10 +53,7 @@ def _check(student, name: str, params, grads, hyper, what: str, hint: str, as_it
 
 # --------------------------------------------------------------------------- Task 1: optimizer
 
-@pytest.mark.optimizer
-@weight(2)
-@number("1.1")
-@tags("public")
+@graded("1.1", points=2)
 def test_params_from_iterator(student, rng):
     """an optimizer built from an iterator (like model.parameters()) still updates every parameter"""
     params, grads = _data(rng, steps=3)
@@ -68,10 +61,7 @@ def test_params_from_iterator(student, rng):
            hint="store list(params): an iterator can be read only once.", as_iterator=True)
 
 
-@pytest.mark.optimizer
-@weight(2)
-@number("1.2")
-@tags("public")
+@graded("1.2", points=2)
 def test_zero_grad(student):
     """zero_grad() sets every .grad to None"""
     params = [torch.zeros(2, 2), torch.zeros(3)]
@@ -80,10 +70,7 @@ def test_zero_grad(student):
                  hint="set p.grad = None for every parameter.")
 
 
-@pytest.mark.optimizer
-@weight(1)
-@number("1.3")
-@tags("public")
+@graded("1.3", points=1)
 def test_empty_params_rejected(student):
     """an empty params list raises ValueError"""
     student.raises("ValueError", "SGD", [], lr=0.1)
@@ -91,20 +78,14 @@ def test_empty_params_rejected(student):
 
 # --------------------------------------------------------------------------- Task 2: SGD
 
-@pytest.mark.sgd
-@weight(2)
-@number("2.1")
-@tags("public")
+@graded("2.1", points=2)
 def test_sgd_plain(student, rng):
     """SGD(lr=0.1) for 5 steps matches torch.optim.SGD"""
     params, grads = _data(rng, steps=5)
     _check(student, "SGD", params, grads, {"lr": 0.1}, what="SGD(lr=0.1) for 5 steps", hint="p -= lr * p.grad.")
 
 
-@pytest.mark.sgd
-@weight(2)
-@number("2.2")
-@tags("public")
+@graded("2.2", points=2)
 def test_sgd_momentum(student, rng):
     """SGD with momentum=0.9 for 10 steps matches torch.optim.SGD (the first step uses the gradient as is)"""
     params, grads = _data(rng, steps=10)
@@ -112,10 +93,7 @@ def test_sgd_momentum(student, rng):
            hint="b = g at a parameter's first step, then b = momentum * b + g; p -= lr * b.")
 
 
-@pytest.mark.sgd
-@weight(1)
-@number("2.3")
-@tags("public")
+@graded("2.3", points=1)
 def test_sgd_nesterov(student, rng):
     """SGD with Nesterov momentum for 10 steps matches torch.optim.SGD"""
     params, grads = _data(rng, steps=10)
@@ -123,10 +101,7 @@ def test_sgd_nesterov(student, rng):
            what="SGD(lr=0.1, momentum=0.9, nesterov=True)", hint="Nesterov steps with g + momentum * b.")
 
 
-@pytest.mark.sgd
-@weight(1)
-@number("2.4")
-@tags("public")
+@graded("2.4", points=1)
 def test_sgd_weight_decay(student, rng):
     """SGD with weight_decay=0.1 for 5 steps matches torch.optim.SGD"""
     params, grads = _data(rng, steps=5)
@@ -134,19 +109,13 @@ def test_sgd_weight_decay(student, rng):
            hint="the gradient becomes g + weight_decay * p (in a new tensor: p.grad stays as it is).")
 
 
-@pytest.mark.sgd
-@weight(1)
-@number("2.5")
-@tags("public")
+@graded("2.5", points=1)
 def test_sgd_rejects_negative_lr(student):
     """SGD raises ValueError for a negative learning rate"""
     student.raises("ValueError", "SGD", [torch.zeros(3)], lr=-0.1)
 
 
-@pytest.mark.sgd
-@weight(2)
-@number("2.6")
-@tags("public")
+@graded("2.6", points=2)
 def test_sgd_momentum_on_ill_conditioned_quadratic(student):
     """demo: on f(x) = (x1^2 + 100 x2^2) / 2, heavy-ball momentum converges far faster than plain SGD"""
     matrix = torch.diag(torch.tensor([1.0, 100.0], dtype=F64))
@@ -168,10 +137,7 @@ def test_sgd_momentum_on_ill_conditioned_quadratic(student):
              f"{finals[0.0]:.3g}", "with momentum the loss should fall a million times further.")
 
 
-@pytest.mark.sgd
-@weight(2)
-@number("2.7")
-@tags("public")
+@graded("2.7", points=2)
 @PROPERTY
 @given(lr=st.floats(0.001, 0.5), momentum=st.sampled_from([0.0, 0.5, 0.9]), dampening=st.sampled_from([0.0, 0.3]),
        weight_decay=st.sampled_from([0.0, 0.01]), seed=st.integers(0, 2**31 - 1))
@@ -185,10 +151,7 @@ def test_sgd_matches_torch_for_any_hyperparameters(student, lr, momentum, dampen
 
 # --------------------------------------------------------------------------- Task 3: Adam
 
-@pytest.mark.adam
-@weight(2)
-@number("3.1")
-@tags("public")
+@graded("3.1", points=2)
 def test_adam_first_step(student, rng):
     """Adam's first step moves every coordinate by almost exactly lr, against the gradient's sign"""
     params, grads = _data(rng, steps=1)
@@ -196,10 +159,7 @@ def test_adam_first_step(student, rng):
            hint="with bias correction, m_hat = g and v_hat = g * g at step 1, so the step is lr * g / (|g| + eps).")
 
 
-@pytest.mark.adam
-@weight(3)
-@number("3.2")
-@tags("public")
+@graded("3.2", points=3)
 def test_adam(student, rng):
     """Adam(lr=0.01) for 20 steps matches torch.optim.Adam"""
     params, grads = _data(rng, steps=20)
@@ -207,10 +167,7 @@ def test_adam(student, rng):
            hint="keep m and v uncorrected in the state; divide by 1 - beta ** t only when computing the step.")
 
 
-@pytest.mark.adam
-@weight(1)
-@number("3.3")
-@tags("public")
+@graded("3.3", points=1)
 def test_adam_amsgrad(student, rng):
     """Adam with amsgrad=True for 20 steps matches torch.optim.Adam"""
     params, grads = _data(rng, steps=20)
@@ -218,19 +175,13 @@ def test_adam_amsgrad(student, rng):
            hint="keep the running maximum of v and use it in place of v in the denominator.")
 
 
-@pytest.mark.adam
-@weight(1)
-@number("3.4")
-@tags("public")
+@graded("3.4", points=1)
 def test_adam_rejects_beta_one(student):
     """Adam raises ValueError for betas=(0.9, 1.0)"""
     student.raises("ValueError", "Adam", [torch.zeros(3)], betas=(0.9, 1.0))
 
 
-@pytest.mark.adam
-@weight(2)
-@number("3.5")
-@tags("public")
+@graded("3.5", points=2)
 def test_adam_on_rosenbrock(student):
     """demo: Adam(lr=0.02) walks down Rosenbrock's curved valley from (-1.5, 2) to its minimum at (1, 1)"""
     got = student.probe("minimize", "Adam", "rosenbrock", torch.tensor([-1.5, 2.0], dtype=F64), {"lr": 0.02}, 2000,
@@ -249,10 +200,7 @@ def test_adam_on_rosenbrock(student):
 
 # --------------------------------------------------------------------------- Task 4: AdamW
 
-@pytest.mark.adamw
-@weight(3)
-@number("4.1")
-@tags("public")
+@graded("4.1", points=3)
 def test_adamw(student, rng):
     """AdamW(lr=0.01, weight_decay=0.1) for 20 steps matches torch.optim.AdamW"""
     params, grads = _data(rng, steps=20)
@@ -261,10 +209,7 @@ def test_adamw(student, rng):
            hint="shrink p by (1 - lr * weight_decay), then take the Adam step with the gradient unchanged.")
 
 
-@pytest.mark.adamw
-@weight(2)
-@number("4.2")
-@tags("public")
+@graded("4.2", points=2)
 def test_adamw_decay_is_decoupled(student, rng):
     """with zero gradients AdamW only decays: p is multiplied by exactly 1 - lr * weight_decay per step"""
     params, _ = _data(rng, steps=1)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
 
-from autograder.compare import expect_close, expect_no_history, expect_unchanged
+from autograder.testing import expect_close, expect_no_history, expect_unchanged, graded
 
 DTYPES = [torch.float16, torch.float32, torch.float64]
 REDUCTIONS = ["mean", "sum", "none"]
@@ -54,10 +53,7 @@ def _with_neg_inf(rng: torch.Generator, shape: tuple[int, ...]) -> torch.Tensor:
 
 # ======================================================================== softmax (10)
 
-@pytest.mark.softmax
-@weight(0.8)
-@number("1.10")
-@tags("hidden")
+@graded("1.10", points=0.8)
 @pytest.mark.parametrize("shape,dim", [((), 0), ((7,), 0), ((3, 4, 5), 0), ((3, 4, 5), 1), ((2, 3, 4, 5), -2)])
 def test_softmax_any_dim(student, rng, shape, dim):
     """softmax along any dimension of tensors of several ranks, a 0-d tensor included"""
@@ -67,10 +63,7 @@ def test_softmax_any_dim(student, rng, shape, dim):
                  hint="normalize over exactly the dimension given (negative dims count from the end).")
 
 
-@pytest.mark.softmax
-@weight(2)
-@number("1.11")
-@tags("hidden")
+@graded("1.11", points=2)
 def test_softmax_extreme_logits(student, rng):
     """softmax stays finite and exact for logits up to 1e4 in magnitude (float32 and float64)"""
     for dtype in (torch.float32, torch.float64):
@@ -79,10 +72,7 @@ def test_softmax_extreme_logits(student, rng):
                      what=f"softmax(x, dim=1) with {_name(dtype)} logits up to 1e4", hint=STABLE)
 
 
-@pytest.mark.softmax
-@weight(2)
-@number("1.12")
-@tags("hidden")
+@graded("1.12", points=2)
 def test_softmax_neg_inf_entries(student, rng):
     """softmax gives probability 0 to -inf logits; an all -inf row gives NaN, as in PyTorch"""
     x = _with_neg_inf(rng, (6, 8))
@@ -93,10 +83,7 @@ def test_softmax_neg_inf_entries(student, rng):
                  hint="match torch.softmax: a row of only -inf has no defined distribution (NaN).")
 
 
-@pytest.mark.softmax
-@weight(1)
-@number("1.13")
-@tags("hidden")
+@graded("1.13", points=1)
 def test_softmax_dtypes(student, rng):
     """softmax returns the input's dtype for float16, float32 and float64"""
     for dtype in DTYPES:
@@ -106,10 +93,7 @@ def test_softmax_dtypes(student, rng):
                      hint="return the input's dtype; compute float16 in float32.")
 
 
-@pytest.mark.softmax
-@weight(1)
-@number("1.14")
-@tags("hidden")
+@graded("1.14", points=1)
 def test_softmax_leaves_input_alone(student, rng):
     """softmax does not modify its input and returns no autograd history"""
     x = torch.randn(5, 6, generator=rng).requires_grad_(True)
@@ -122,10 +106,7 @@ def test_softmax_leaves_input_alone(student, rng):
 
 # ======================================================================== log_softmax (10)
 
-@pytest.mark.log_softmax
-@weight(1)
-@number("2.10")
-@tags("hidden")
+@graded("2.10", points=1)
 @pytest.mark.parametrize("shape,dim", [((9,), -1), ((4, 3, 5), 0), ((4, 3, 5), 1), ((2, 3, 4, 5), 2)])
 def test_log_softmax_any_dim(student, rng, shape, dim):
     """log_softmax along any dimension of tensors of several ranks"""
@@ -135,10 +116,7 @@ def test_log_softmax_any_dim(student, rng, shape, dim):
                  hint="reduce over exactly the dimension given (keepdim=True helps broadcasting).")
 
 
-@pytest.mark.log_softmax
-@weight(2)
-@number("2.11")
-@tags("hidden")
+@graded("2.11", points=2)
 def test_log_softmax_extreme_logits(student, rng):
     """log_softmax is finite and exact for logits up to 1e4 (where log(softmax) would be -inf)"""
     for dtype in (torch.float32, torch.float64):
@@ -148,10 +126,7 @@ def test_log_softmax_extreme_logits(student, rng):
                      hint="compute x - max - log(sum(exp(x - max))); never log(softmax(x)).")
 
 
-@pytest.mark.log_softmax
-@weight(2)
-@number("2.12")
-@tags("hidden")
+@graded("2.12", points=2)
 def test_log_softmax_neg_inf_entries(student, rng):
     """log_softmax keeps -inf logits at -inf and the other entries exact"""
     x = _with_neg_inf(rng, (7, 6))
@@ -159,10 +134,7 @@ def test_log_softmax_neg_inf_entries(student, rng):
                  hint="-inf - logsumexp stays -inf; the row max is finite as long as one entry is.")
 
 
-@pytest.mark.log_softmax
-@weight(1)
-@number("2.13")
-@tags("hidden")
+@graded("2.13", points=1)
 def test_log_softmax_dtypes(student, rng):
     """log_softmax returns the input's dtype for float16, float32 and float64"""
     for dtype in DTYPES:
@@ -175,10 +147,7 @@ def test_log_softmax_dtypes(student, rng):
                  hint="a float16 sum of 100000 exps exceeds 65504 (float16's max): compute in float32, cast back.")
 
 
-@pytest.mark.log_softmax
-@weight(1)
-@number("2.14")
-@tags("hidden")
+@graded("2.14", points=1)
 def test_log_softmax_leaves_input_alone(student, rng):
     """log_softmax does not modify its input and returns no autograd history"""
     x = (torch.randn(4, 5, generator=rng) * 50).requires_grad_(True)
@@ -192,10 +161,7 @@ def test_log_softmax_leaves_input_alone(student, rng):
 
 # ======================================================================== nll_loss (10)
 
-@pytest.mark.nll_loss
-@weight(1)
-@number("3.10")
-@tags("hidden")
+@graded("3.10", points=1)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_nll_loss_reductions(student, rng, reduction):
     """nll_loss matches F.nll_loss for each reduction (N != C)"""
@@ -206,10 +172,7 @@ def test_nll_loss_reductions(student, rng, reduction):
                  hint="index rows by position and columns by target; 'mean' divides by N, the number of rows.")
 
 
-@pytest.mark.nll_loss
-@weight(1)
-@number("3.11")
-@tags("hidden")
+@graded("3.11", points=1)
 def test_nll_loss_dtypes(student, rng):
     """nll_loss returns the input's dtype for float16 and float32"""
     for dtype in (torch.float16, torch.float32):
@@ -219,12 +182,12 @@ def test_nll_loss_dtypes(student, rng):
                      what=f"nll_loss on {_name(dtype)} log-probs", hint="keep the input's dtype.")
 
 
-@pytest.mark.nll_loss
-@weight(0.5)
-@number("3.12")
-@tags("hidden")
-@pytest.mark.parametrize("case", ["log_probs_1d", "targets_2d", "targets_length", "target_negative",
-                                  "target_equals_C", "unknown_reduction"])
+NLL_LOSS_VALUE_ERRORS_CASES = ["log_probs_1d", "targets_2d", "targets_length", "target_negative",
+                               "target_equals_C", "unknown_reduction"]
+
+
+@graded("3.12", points=0.5)
+@pytest.mark.parametrize("case", NLL_LOSS_VALUE_ERRORS_CASES)
 def test_nll_loss_value_errors(student, case):
     """nll_loss raises ValueError for malformed inputs"""
     lp = torch.log_softmax(torch.zeros(3, 4), -1)
@@ -240,10 +203,7 @@ def test_nll_loss_value_errors(student, case):
     student.raises("ValueError", "nll_loss", args[0], args[1], reduction=args[2])
 
 
-@pytest.mark.nll_loss
-@weight(1)
-@number("3.13")
-@tags("hidden")
+@graded("3.13", points=1)
 def test_nll_loss_leaves_input_alone(student, rng):
     """nll_loss does not modify its inputs"""
     x, t = _batch(rng, 5, 7)
@@ -254,10 +214,7 @@ def test_nll_loss_leaves_input_alone(student, rng):
                  hint="gather the target entries.")
 
 
-@pytest.mark.nll_loss
-@weight(1)
-@number("3.14")
-@tags("hidden")
+@graded("3.14", points=1)
 def test_nll_loss_many_classes(student, rng):
     """nll_loss with 1000 classes and 3 samples (N much smaller than C)"""
     x, t = _batch(rng, 3, 1000)
@@ -266,10 +223,7 @@ def test_nll_loss_many_classes(student, rng):
                  hint="average over the N samples, not over the C classes.")
 
 
-@pytest.mark.nll_loss
-@weight(1)
-@number("3.15")
-@tags("hidden")
+@graded("3.15", points=1)
 def test_nll_loss_edge_shapes(student):
     """nll_loss on one sample of one class, and on an empty batch (N = 0) for each reduction"""
     lp = torch.zeros(1, 1, dtype=torch.float64)
@@ -285,10 +239,7 @@ def test_nll_loss_edge_shapes(student):
 
 # ======================================================================== cross_entropy (13)
 
-@pytest.mark.cross_entropy
-@weight(1)
-@number("4.10")
-@tags("hidden")
+@graded("4.10", points=1)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
 def test_cross_entropy_matches_torch(student, rng, reduction, smoothing):
@@ -300,10 +251,7 @@ def test_cross_entropy_matches_torch(student, rng, reduction, smoothing):
                  hint="smoothing spreads eps/C over all C classes (target included) and keeps 1 - eps on the target.")
 
 
-@pytest.mark.cross_entropy
-@weight(2)
-@number("4.11")
-@tags("hidden")
+@graded("4.11", points=2)
 def test_cross_entropy_extreme_logits(student, rng):
     """cross_entropy is finite and exact for float32 logits up to 1e4, with label smoothing too"""
     x = ((torch.rand(8, 5, generator=rng, dtype=torch.float64) * 2 - 1) * 1e4).float()
@@ -315,10 +263,7 @@ def test_cross_entropy_extreme_logits(student, rng):
                      hint="build it on a stable log_softmax.")
 
 
-@pytest.mark.cross_entropy
-@weight(1)
-@number("4.12")
-@tags("hidden")
+@graded("4.12", points=1)
 def test_cross_entropy_dtypes(student, rng):
     """cross_entropy returns the input's dtype for float16, float32 and float64"""
     for dtype in DTYPES:
@@ -332,10 +277,7 @@ def test_cross_entropy_dtypes(student, rng):
                  hint="a float16 sum of 100000 exps exceeds 65504 (float16's max): compute in float32, cast back.")
 
 
-@pytest.mark.cross_entropy
-@weight(0.5)
-@number("4.13")
-@tags("hidden")
+@graded("4.13", points=0.5)
 @pytest.mark.parametrize("case", ["smoothing_negative", "smoothing_above_one", "logits_1d", "unknown_reduction"])
 def test_cross_entropy_value_errors(student, case):
     """cross_entropy raises ValueError for malformed inputs"""
@@ -349,10 +291,7 @@ def test_cross_entropy_value_errors(student, case):
     student.raises("ValueError", "cross_entropy", *call[0], **call[1])
 
 
-@pytest.mark.cross_entropy
-@weight(1)
-@number("4.14")
-@tags("hidden")
+@graded("4.14", points=1)
 def test_cross_entropy_leaves_input_alone(student, rng):
     """cross_entropy does not modify its logits and returns no autograd history"""
     x, t = _batch(rng, 5, 3, dtype=torch.float32, scale=30)
@@ -365,10 +304,7 @@ def test_cross_entropy_leaves_input_alone(student, rng):
                  _ce(x.detach(), t, label_smoothing=0.1), what=what, hint=NO_WRITES)
 
 
-@pytest.mark.cross_entropy
-@weight(1)
-@number("4.15")
-@tags("hidden")
+@graded("4.15", points=1)
 def test_cross_entropy_full_smoothing(student, rng):
     """cross_entropy with label_smoothing=1.0 (a uniform target) matches F.cross_entropy"""
     x, t = _batch(rng, 7, 5)
@@ -378,10 +314,7 @@ def test_cross_entropy_full_smoothing(student, rng):
 
 # ======================================================================== cross_entropy_backward (17)
 
-@pytest.mark.cross_entropy_backward
-@weight(1.5)
-@number("5.10")
-@tags("hidden")
+@graded("5.10", points=1.5)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("smoothing", [0.0, 0.3])
 def test_backward_matches_autograd(student, rng, reduction, smoothing):
@@ -394,10 +327,7 @@ def test_backward_matches_autograd(student, rng, reduction, smoothing):
                  hint="gradient = (softmax - target distribution) * upstream, divided by N only for 'mean'.")
 
 
-@pytest.mark.cross_entropy_backward
-@weight(1)
-@number("5.11")
-@tags("hidden")
+@graded("5.11", points=1)
 @pytest.mark.parametrize("reduction,kind", [("none", "vector"), ("mean", "tensor"), ("sum", "float")])
 def test_backward_grad_output(student, rng, reduction, kind):
     """cross_entropy_backward scales by grad_output: a (N,) vector for 'none', a scalar otherwise"""
@@ -410,10 +340,7 @@ def test_backward_grad_output(student, rng, reduction, kind):
                  hint="multiply row i by grad_output[i] for 'none'; by the scalar otherwise.")
 
 
-@pytest.mark.cross_entropy_backward
-@weight(1)
-@number("5.12")
-@tags("hidden")
+@graded("5.12", points=1)
 def test_backward_extreme_logits(student, rng):
     """cross_entropy_backward is finite and exact for float32 logits up to 1e4"""
     x = ((torch.rand(6, 5, generator=rng, dtype=torch.float64) * 2 - 1) * 1e4).float()
@@ -423,10 +350,7 @@ def test_backward_extreme_logits(student, rng):
                  hint="use a stable softmax inside the gradient too.")
 
 
-@pytest.mark.cross_entropy_backward
-@weight(1)
-@number("5.13")
-@tags("hidden")
+@graded("5.13", points=1)
 def test_backward_dtypes(student, rng):
     """cross_entropy_backward returns the logits' dtype for float16, float32 and float64"""
     for dtype in DTYPES:
@@ -436,10 +360,7 @@ def test_backward_dtypes(student, rng):
                      hint="the gradient has the logits' dtype.")
 
 
-@pytest.mark.cross_entropy_backward
-@weight(0.25)
-@number("5.14")
-@tags("hidden")
+@graded("5.14", points=0.25)
 @pytest.mark.parametrize("case", ["grad_output_shape", "unknown_reduction", "smoothing_above_one", "target_too_big"])
 def test_backward_value_errors(student, case):
     """cross_entropy_backward raises ValueError for malformed inputs"""
@@ -453,10 +374,7 @@ def test_backward_value_errors(student, case):
     student.raises("ValueError", "cross_entropy_backward", *call[0], **call[1])
 
 
-@pytest.mark.cross_entropy_backward
-@weight(1)
-@number("5.15")
-@tags("hidden")
+@graded("5.15", points=1)
 def test_backward_leaves_input_alone(student, rng):
     """cross_entropy_backward does not modify its inputs and returns no autograd history"""
     x, t = _batch(rng, 4, 6, dtype=torch.float32, scale=20)
@@ -469,10 +387,7 @@ def test_backward_leaves_input_alone(student, rng):
                  hint=NO_WRITES)
 
 
-@pytest.mark.cross_entropy_backward
-@weight(1)
-@number("5.16")
-@tags("hidden")
+@graded("5.16", points=1)
 def test_backward_edge_shapes(student):
     """cross_entropy_backward on one class (the gradient is 0) and on an empty batch (N = 0)"""
     one = torch.randn(4, 1, dtype=torch.float64)

@@ -13,9 +13,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
 
-from autograder import performance
+from autograder.testing import graded, speed_test
 
 
 @pytest.fixture
@@ -26,25 +25,19 @@ def big_batch(rng, assignment, device):
     return x, torch.randint(0, c, (n,), generator=rng)
 
 
-@pytest.mark.cross_entropy
-@weight(5)
-@number("6.1")
-@tags("performance")
+@graded("6.1", points=5, task="cross_entropy")
 def test_cross_entropy_speed(student, assignment, big_batch, extra_data):
     """cross_entropy (mean) on a large batch is within budget of F.cross_entropy"""
     x, t = big_batch
-    performance.speed_test(student, assignment, "cross_entropy", "cross_entropy", (x, t),
-                           F.cross_entropy(x.double(), t).float(), "cross_entropy_forward", extra_data)
+    speed_test(student, assignment, "cross_entropy", "cross_entropy", (x, t),
+               F.cross_entropy(x.double(), t).float(), "cross_entropy_forward", extra_data)
 
 
-@pytest.mark.cross_entropy_backward
-@weight(5)
-@number("6.2")
-@tags("performance")
+@graded("6.2", points=5, task="cross_entropy_backward")
 def test_cross_entropy_backward_speed(student, assignment, big_batch, extra_data):
     """cross_entropy_backward (mean) on a large batch is within budget of PyTorch's forward + backward"""
     x, t = big_batch
     xd = x.double().requires_grad_(True)
     F.cross_entropy(xd, t).backward()
-    performance.speed_test(student, assignment, "cross_entropy_backward", "cross_entropy_backward", (x, t),
-                           xd.grad.float(), "cross_entropy_backward", extra_data)
+    speed_test(student, assignment, "cross_entropy_backward", "cross_entropy_backward", (x, t),
+               xd.grad.float(), "cross_entropy_backward", extra_data)

@@ -9,15 +9,13 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from gradescope_utils.autograder_utils.decorators import number, tags, weight
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.compare import expect_close
+from autograder.testing import expect_close, graded, property_settings
 
 # Deterministic examples (the same score every run), shrunk to a small failing input, no "explain" phase.
-PROPERTY = settings(max_examples=20, derandomize=True, database=None, deadline=None,
-                    phases=(Phase.explicit, Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck))
+PROPERTY = property_settings(max_examples=20)
 shapes = st.tuples(st.integers(1, 6), st.integers(1, 9))
 seeds = st.integers(0, 2**31 - 1)
 
@@ -29,10 +27,7 @@ def _randn(shape: tuple[int, ...], seed: int, scale: float = 3.0) -> torch.Tenso
 
 # --------------------------------------------------------------------------- Task 1: softmax
 
-@pytest.mark.softmax
-@weight(2)
-@number("1.1")
-@tags("public")
+@graded("1.1", points=2)
 def test_softmax_small(student, rng):
     """softmax of a 4x7 float32 batch along the last dim matches torch.softmax"""
     x = torch.randn(4, 7, generator=rng)
@@ -40,10 +35,7 @@ def test_softmax_small(student, rng):
                  hint="exponentiate, then divide each row by its sum.")
 
 
-@pytest.mark.softmax
-@weight(2)
-@number("1.2")
-@tags("public")
+@graded("1.2", points=2)
 @PROPERTY
 @given(shape=shapes, seed=seeds)
 def test_softmax_rows_are_distributions(student, shape, seed):
@@ -55,10 +47,7 @@ def test_softmax_rows_are_distributions(student, shape, seed):
                      hint="normalize along the dimension you are given, not always the last one.")
 
 
-@pytest.mark.softmax
-@weight(1)
-@number("1.3")
-@tags("public")
+@graded("1.3", points=1)
 def test_softmax_large_logits(student, rng):
     """softmax stays finite for float32 logits around 100 (exp(100) overflows float32)"""
     x = torch.randn(3, 5, generator=rng) * 20 + 100
@@ -68,10 +57,7 @@ def test_softmax_large_logits(student, rng):
 
 # --------------------------------------------------------------------------- Task 2: log_softmax
 
-@pytest.mark.log_softmax
-@weight(2)
-@number("2.1")
-@tags("public")
+@graded("2.1", points=2)
 def test_log_softmax_small(student, rng):
     """log_softmax of a 5x3 float64 batch matches torch.log_softmax"""
     x = torch.randn(5, 3, generator=rng, dtype=torch.float64)
@@ -79,10 +65,7 @@ def test_log_softmax_small(student, rng):
                  hint="log_softmax(x) = x - logsumexp(x), with the max subtracted inside the log-sum-exp.")
 
 
-@pytest.mark.log_softmax
-@weight(2)
-@number("2.2")
-@tags("public")
+@graded("2.2", points=2)
 @PROPERTY
 @given(shape=shapes, seed=seeds, shift=st.floats(-50, 50))
 def test_log_softmax_shift_invariant(student, shape, seed, shift):
@@ -92,10 +75,7 @@ def test_log_softmax_shift_invariant(student, shape, seed, shift):
                  what="log_softmax(x + c, dim=1)", hint="adding a constant to every logit must not change the result.")
 
 
-@pytest.mark.log_softmax
-@weight(1)
-@number("2.3")
-@tags("public")
+@graded("2.3", points=1)
 def test_log_softmax_wide_spread(student):
     """log_softmax is finite when one logit is 200 above the others (softmax underflows to 0 there)"""
     x = torch.tensor([[0.0, 200.0, -5.0], [1.0, 2.0, 3.0]])
@@ -105,10 +85,7 @@ def test_log_softmax_wide_spread(student):
 
 # --------------------------------------------------------------------------- Task 3: nll_loss
 
-@pytest.mark.nll_loss
-@weight(2)
-@number("3.1")
-@tags("public")
+@graded("3.1", points=2)
 def test_nll_loss_mean(student, rng):
     """nll_loss with reduction='mean' on 6 samples and 4 classes matches F.nll_loss"""
     lp = torch.log_softmax(torch.randn(6, 4, generator=rng), -1)
@@ -117,10 +94,7 @@ def test_nll_loss_mean(student, rng):
                  hint="pick each row's log-probability at its target (torch.gather), negate, average.")
 
 
-@pytest.mark.nll_loss
-@weight(1)
-@number("3.2")
-@tags("public")
+@graded("3.2", points=1)
 @pytest.mark.parametrize("reduction", ["sum", "none"])
 def test_nll_loss_reductions(student, rng, reduction):
     """nll_loss with reduction='sum' and 'none' matches F.nll_loss (1 point each)"""
@@ -131,10 +105,7 @@ def test_nll_loss_reductions(student, rng, reduction):
                  hint="'sum' adds the per-sample losses; 'none' returns them.")
 
 
-@pytest.mark.nll_loss
-@weight(1)
-@number("3.3")
-@tags("public")
+@graded("3.3", points=1)
 def test_nll_loss_rejects_out_of_range_target(student):
     """nll_loss raises ValueError for a target outside [0, C)"""
     lp = torch.log_softmax(torch.zeros(2, 3), -1)
@@ -143,10 +114,7 @@ def test_nll_loss_rejects_out_of_range_target(student):
 
 # --------------------------------------------------------------------------- Task 4: cross_entropy
 
-@pytest.mark.cross_entropy
-@weight(3)
-@number("4.1")
-@tags("public")
+@graded("4.1", points=3)
 def test_cross_entropy_mean(student, rng):
     """cross_entropy of 8 samples over 5 classes (mean) matches F.cross_entropy"""
     x = torch.randn(8, 5, generator=rng) * 2
@@ -155,10 +123,7 @@ def test_cross_entropy_mean(student, rng):
                  hint="cross_entropy = nll_loss(log_softmax(logits)).")
 
 
-@pytest.mark.cross_entropy
-@weight(2)
-@number("4.2")
-@tags("public")
+@graded("4.2", points=2)
 def test_cross_entropy_label_smoothing(student, rng):
     """cross_entropy with label_smoothing=0.1 matches F.cross_entropy"""
     x = torch.randn(6, 4, generator=rng, dtype=torch.float64)
@@ -168,19 +133,13 @@ def test_cross_entropy_label_smoothing(student, rng):
                  hint="the smoothed target puts (1 - eps) + eps/C on the target class and eps/C on every other one.")
 
 
-@pytest.mark.cross_entropy
-@weight(1)
-@number("4.3")
-@tags("public")
+@graded("4.3", points=1)
 def test_cross_entropy_rejects_bad_label_smoothing(student):
     """cross_entropy raises ValueError for label_smoothing outside [0, 1]"""
     student.raises("ValueError", "cross_entropy", torch.zeros(2, 3), torch.tensor([0, 1]), label_smoothing=1.5)
 
 
-@pytest.mark.cross_entropy
-@weight(1)
-@number("4.4")
-@tags("public")
+@graded("4.4", points=1)
 def test_cross_entropy_per_sample(student, rng):
     """cross_entropy with reduction='none' returns one loss per sample"""
     x = torch.randn(7, 3, generator=rng)
@@ -198,10 +157,7 @@ def _autograd_grad(x: torch.Tensor, t: torch.Tensor, **kwargs) -> torch.Tensor:
     return x.grad.detach()
 
 
-@pytest.mark.cross_entropy_backward
-@weight(3)
-@number("5.1")
-@tags("public")
+@graded("5.1", points=3)
 def test_backward_mean(student, rng):
     """cross_entropy_backward (mean) matches PyTorch's autograd on 6x4 float64"""
     x = torch.randn(6, 4, generator=rng, dtype=torch.float64)
@@ -211,10 +167,7 @@ def test_backward_mean(student, rng):
                  hint="the gradient is (softmax(logits) - one_hot(targets)) / N for reduction='mean'.")
 
 
-@pytest.mark.cross_entropy_backward
-@weight(2)
-@number("5.2")
-@tags("public")
+@graded("5.2", points=2)
 def test_backward_sum(student, rng):
     """cross_entropy_backward with reduction='sum' matches PyTorch's autograd"""
     x = torch.randn(5, 3, generator=rng, dtype=torch.float64)
@@ -224,10 +177,7 @@ def test_backward_sum(student, rng):
                  hint="with 'sum' there is no division by N.")
 
 
-@pytest.mark.cross_entropy_backward
-@weight(2)
-@number("5.3")
-@tags("public")
+@graded("5.3", points=2)
 @PROPERTY
 @given(shape=shapes, seed=seeds)
 def test_backward_matches_finite_differences(student, shape, seed):
@@ -246,10 +196,7 @@ def test_backward_matches_finite_differences(student, shape, seed):
                  hint="differentiate the mean loss: softmax minus one-hot, divided by N.")
 
 
-@pytest.mark.cross_entropy_backward
-@weight(1)
-@number("5.4")
-@tags("public")
+@graded("5.4", points=1)
 def test_backward_rows_sum_to_zero(student, rng):
     """each row of the gradient sums to 0 (softmax and the target distribution both sum to 1)"""
     x = torch.randn(4, 6, generator=rng, dtype=torch.float64)
