@@ -64,9 +64,11 @@ class ProtocolError(SubmissionError):
 class WorkerCrash(SubmissionError):
     """The process running the student's code died, hung, or exceeded a limit."""
 
-    def __init__(self, problem: str, hint: str = "", timed_out: bool = False) -> None:
+    def __init__(self, problem: str, hint: str = "", timed_out: bool = False, exit_code: int | None = None) -> None:
         super().__init__(problem, hint)
         self.timed_out = timed_out
+        self.exit_code = exit_code
+        """The process's exit status as ``Popen.returncode`` gives it (negative: a signal), when it ended."""
 
 
 class CheckFailed(SubmissionError, AssertionError):

@@ -112,14 +112,15 @@ def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionE
     """Stage the file, run pytest with the grading plugin, and gather the result."""
     report = static_checks.check(taken.source, spec.banned, spec.module_file)
     if problem is not None:
-        report = static_checks.Report(syntax_error=str(problem))
+        report = static_checks.Report(syntax_error=problem.problem, hint=problem.hint or static_checks.SYNTAX_HINT)
     extra["static_checks"] = report.as_dict()
     with tempfile.TemporaryDirectory(prefix="ag-stage-") as tmp:
         if level == "user":
             Path(tmp).chmod(0o711)  # the sandbox user may pass through to its stage, not list it
         stage = sandbox.prepare_stage(Path(tmp) / "stage", spec, taken.source, spec.preload)
         transport = SandboxTransport(stage, lambda: sandbox.Worker(stage, spec.limits, level, device))
-        ctx = GradingContext(spec, Student(transport, report, spec.module_file, device), seed, device, extra=extra)
+        student = Student(transport, report, spec.module_file, device, taken.ignored)
+        ctx = GradingContext(spec, student, seed, device, extra=extra)
         try:
             code = _pytest(spec, ctx, Path(tmp), select)
         finally:
@@ -129,12 +130,14 @@ def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionE
                                   else "unavailable here (no writable pids cgroup)")
         extra["worker_start_seconds"] = [round(s, 3) for s in transport.start_seconds]
         import_stdout = str(transport.ready.get("stdout", ""))
+        failed = transport.import_crash or student.import_failure()
+        import_problem = str(failed) if failed is not None else None
     errors = list(ctx.collection_errors) + [f"{t.nodeid}: {t.grader_error}" for t in ctx.results if t.grader_error]
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not ctx.results:
         errors.append(f"pytest exited with {code!r} after collecting {len(ctx.results)} graded test(s)")
     tests = sorted(ctx.results, key=lambda t: (_number_key(t.number), t.name))
     result = results.GradingResult(tests, time.monotonic() - started, "", extra, errors)
-    result.output = _summary(spec, result, problem, report, import_stdout)
+    result.output = _summary(spec, result, report, import_problem, import_stdout)
     return result
 
 
@@ -165,14 +168,14 @@ def _number_key(number: str) -> tuple[int | str, ...]:
     return tuple(int(p) if p.isdigit() else p for p in number.split("."))
 
 
-def _summary(spec: assignment.Assignment, result: results.GradingResult, problem: SubmissionError | None,
-             report: static_checks.Report, import_stdout: str) -> str:
+def _summary(spec: assignment.Assignment, result: results.GradingResult, report: static_checks.Report,
+             import_problem: str | None, import_stdout: str) -> str:
     """The top-level feedback the student reads first."""
     lines = [f"{spec.title}: {result.score:g} / {result.max_score:g} points."]
-    if problem is not None:
-        lines.append(str(problem))
-    elif report.syntax_error:
-        lines.append(f"Your file could not be loaded: {report.syntax_error}")
+    if report.syntax_error:
+        lines.append(f"Your file could not be loaded: {report.syntax_error} Hint: {report.hint}")
+    elif import_problem:
+        lines.append(import_problem)
     for category in CATEGORIES:
         group = [t for t in result.tests if t.category == category]
         if group:

@@ -8,7 +8,9 @@ skipped, and entry counts and sizes are capped so a zip bomb costs nothing.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import stat
 import zipfile
 from dataclasses import dataclass
@@ -21,6 +23,8 @@ __all__ = ["MAX_SOURCE_BYTES", "Intake", "take"]
 MAX_SOURCE_BYTES = 1 << 20
 MAX_ZIP_ENTRIES = 2000
 MAX_ZIP_BYTES = 1 << 30
+MAX_LISTED = 20
+"""How many of a submission's other file names are kept (and named in messages)."""
 
 
 @dataclass(frozen=True)
@@ -77,10 +81,10 @@ def _from_folder(folder: Path, module_file: str) -> Intake:
             path = Path(dirpath, name)
             if name == module_file and not path.is_symlink():
                 found.append(path)
-            elif len(others) < 20:
+            elif len(others) < MAX_LISTED or (not found and _looks_like(name, module_file)):
                 others.append(str(path.relative_to(folder)))
     if not found:
-        raise _missing(module_file)
+        raise _missing(module_file, others)
     best = min(found, key=lambda p: (len(p.relative_to(folder).parts), str(p)))
     return Intake(_read_capped(best), str(best.relative_to(folder)), tuple(others))
 
@@ -103,10 +107,10 @@ def _from_zip(path: Path, module_file: str) -> Intake:
             unsafe = name.is_absolute() or ".." in name.parts or _is_link(info)
             if name.name == module_file and not unsafe and not info.is_dir():
                 candidates.append(info)
-            elif len(others) < 20:
+            elif not info.is_dir() and (len(others) < MAX_LISTED or _looks_like(name.name, module_file)):
                 others.append(info.filename)
         if not candidates:
-            raise _missing(module_file)
+            raise _missing(module_file, others)
         best = min(candidates, key=lambda i: (len(PurePosixPath(i.filename).parts), i.filename))
         try:
             with archive.open(best) as fh:
@@ -124,6 +128,30 @@ def _is_link(info: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(info.external_attr >> 16)
 
 
-def _missing(module_file: str) -> SubmissionError:
-    return SubmissionError(f"No file named {module_file} was found in your submission.",
-                           f"submit the file {module_file} itself (the name must match exactly).")
+def _looks_like(name: str, module_file: str) -> bool:
+    """True for a file name that was probably meant to be ``module_file`` (case, copy suffix, typo, notebook)."""
+    base = PurePosixPath(name).name.lower()
+    squeezed, wanted = re.sub(r"[^a-z0-9]", "", base), re.sub(r"[^a-z0-9]", "", PurePosixPath(module_file).stem.lower())
+    return wanted in squeezed or bool(difflib.get_close_matches(base, [module_file.lower()], n=1, cutoff=0.85))
+
+
+def _missing(module_file: str, present: list[str]) -> SubmissionError:
+    """The student's error for a submission without ``module_file``: what was found, and what to do."""
+    if not present:
+        return SubmissionError(f"Your submission is empty: it holds no file, and the grader needs {module_file}.",
+                               f"upload your code in a file named exactly {module_file}.")
+    shown = ", ".join(repr(p) for p in present[:5]) + (" and other files" if len(present) > 5 else "")
+    problem = f"No file named {module_file} was found in your submission; it holds {shown}."
+    close = [p for p in present if _looks_like(p, module_file)]
+    only = f"only a file named exactly {module_file} is graded, and no other file is used."
+    if not close:
+        return SubmissionError(problem, f"put your code in a file named exactly {module_file} and submit again: {only}")
+    near = min(close, key=lambda p: (PurePosixPath(p).suffix.lower() == ".ipynb", len(PurePosixPath(p).parts), p))
+    if PurePosixPath(near).name == module_file:
+        return SubmissionError(problem, f"{near!r} is a symbolic link or lies outside the submission, and is never "
+                                        f"read: submit the file itself, named exactly {module_file}.")
+    if PurePosixPath(near).suffix.lower() == ".ipynb":
+        return SubmissionError(problem, f"export the notebook {near!r} as a Python script named {module_file} "
+                                        f"(Jupyter: File > Save and Export Notebook As > Executable Script) and submit "
+                                        f"that file: {only}")
+    return SubmissionError(problem, f"rename {near!r} to {module_file} and submit again: {only}")

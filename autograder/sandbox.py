@@ -426,7 +426,7 @@ class Worker:
         code = proc.wait(timeout=10) if proc is not None else None
         self.close()
         return WorkerCrash(f"The process running your code {_describe_exit(code, self.limits)} {during}.",
-                           "do not call sys.exit/os._exit or kill processes; check memory use.")
+                           "do not call sys.exit/os._exit or kill processes; check memory use.", exit_code=code)
 
 
 def _describe_exit(code: int | None, limits: Limits) -> str:

@@ -27,6 +27,7 @@ ESCAPE_HATCHES = (
     "sys.setprofile", "sys.settrace", "threading.setprofile", "threading.settrace",
 )
 ESCAPE_REASON = "dynamic code, imports and reflection can hide banned calls"
+SYNTAX_HINT = "fix the syntax error; no test can run until the file parses."
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,33 @@ class Report:
     """Result of the static checks: a syntax error, or the banned hits per top-level name."""
 
     syntax_error: str | None = None
+    """Why the file cannot be loaded at all (syntax, encoding, empty, or no such file), for the student."""
     hits: dict[str, list[Hit]] = field(default_factory=dict)
     """Top-level name (or ``<module>``) -> banned references it contains or reaches."""
+    hint: str = SYNTAX_HINT
+    """What to do about ``syntax_error``."""
 
     def violations(self, name: str) -> list[Hit]:
         """Banned references that a call to top-level ``name`` would run (plus module level)."""
         top = name.split(".", 1)[0]
         return self.hits.get(MODULE_LEVEL, []) + self.hits.get(top, [])
+
+    def blocker(self, name: str) -> tuple[str, str] | None:
+        """Why top-level ``name`` cannot be run at all, as (problem, hint) for the student; None if it can."""
+        if self.syntax_error:
+            return f"Your file could not be loaded: {self.syntax_error}", self.hint
+        top = self.hits.get(MODULE_LEVEL, [])
+        if top:
+            names = ", ".join(f"{h.name} (line {h.line})" for h in top)
+            return (f"Your file uses {names} outside any function, which this assignment does not allow: "
+                    f"{top[0].reason}.", "remove it from the top level of your file: until then no test can run, "
+                    "not even those of functions that do not use it.")
+        hits = self.violations(name)
+        if hits:
+            names = ", ".join(f"{h.name} (line {h.line})" for h in hits)
+            return (f"{name} uses {names}, which this assignment does not allow: {hits[0].reason}.",
+                    "rewrite it with elementary tensor operations.")
+        return None
 
     def as_dict(self) -> dict[str, object]:
         """Plain data for results.json's extra_data."""
@@ -64,13 +85,18 @@ def check(source: bytes, banned: Banned, filename: str) -> Report:
     try:
         text = source.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return Report(syntax_error=f"{filename} is not UTF-8 text (byte {exc.start}); save it as UTF-8.")
+        return Report(syntax_error=f"{filename} is not UTF-8 text (byte {exc.start} is not valid UTF-8).",
+                      hint="save the file with the UTF-8 encoding (your editor's 'Save with Encoding' or 'Save As').")
     try:
         tree = ast.parse(text, filename=filename)
     except SyntaxError as exc:
         return Report(syntax_error=f"{filename} line {exc.lineno}: SyntaxError: {exc.msg}")
     except (ValueError, RecursionError, MemoryError) as exc:
         return Report(syntax_error=f"{filename} cannot be parsed: {type(exc).__name__}")
+    if not tree.body:
+        what = "holds only comments" if text.strip() else "is empty"
+        return Report(syntax_error=f"{filename} {what}: it defines none of the functions the tests call.",
+                      hint=f"submit {filename} with your code in it (save it in your editor before uploading it).")
     visitor = _Visitor(banned)
     visitor.visit(tree)
     return Report(hits=_propagate(visitor.direct, visitor.uses))

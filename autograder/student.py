@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from . import compare
+from . import compare, hints
 from .errors import CheckFailed, GraderError, WorkerCrash
 from .static_checks import Report
 from .worker import protocol
@@ -213,10 +213,7 @@ class SandboxTransport:
             self.ready = worker.start()
         except WorkerCrash as crash:
             worker.close()
-            self.import_crash = WorkerCrash(
-                f"Importing your module ended the process running it ({crash.problem})",
-                "do not call sys.exit(), os._exit() or kill processes at import time.",
-            )
+            self.import_crash = hints.import_crash(crash)
             raise self.import_crash from None
         self.start_seconds.append(worker.start_seconds)
         self.process_cap = worker.cgroup is not None
@@ -231,7 +228,10 @@ class SandboxTransport:
 class Student:
     """The handle tests use to run the student's functions, probes and timings."""
 
-    def __init__(self, transport: Transport, report: Report, module_file: str, device: str = "cpu") -> None:
+    def __init__(self, transport: Transport, report: Report, module_file: str, device: str = "cpu",
+                 ignored: tuple[str, ...] = ()) -> None:
+        self.ignored = ignored
+        """The submission's other files (never used), for the hint when the student's file imports one."""
         self.transport = transport
         self.report = report
         self.module_file = module_file
@@ -315,19 +315,21 @@ class Student:
         parts = [compare.describe(a) for a in args] + [f"{k}={compare.describe(v)}" for k, v in kwargs.items()]
         return f"{fn}({', '.join(parts)})"
 
+    def import_failure(self) -> CheckFailed | None:
+        """The failure to report if the student's file raised while being imported (None if it did not)."""
+        info = getattr(self.transport, "ready", {}).get("import_error")
+        if not isinstance(info, dict) or not info:
+            return None
+        return CheckFailed(*hints.import_failure(_student_error(info), self.module_file, self.ignored))
+
     def _check_static(self, fn: str) -> None:
         """Fail at once if the file does not parse, ``fn`` reaches a banned API, or ``fn`` already hung."""
         if fn in self.timed_out:
             raise CheckFailed(f"{fn} was not run again: an earlier call {self.timed_out[fn]}",
                               "look for an infinite loop, or a Python loop over elements that should be vectorized.")
-        if self.report.syntax_error:
-            raise CheckFailed(f"Your file could not be loaded: {self.report.syntax_error}",
-                              "fix the syntax error; no test can run until the file parses.")
-        hits = self.report.violations(fn)
-        if hits:
-            names = ", ".join(f"{h.name} (line {h.line})" for h in hits)
-            raise CheckFailed(f"{fn} uses {names}, which this assignment does not allow: {hits[0].reason}.",
-                              "rewrite it with elementary tensor operations.")
+        blocker = self.report.blocker(fn)
+        if blocker is not None:
+            raise CheckFailed(*blocker)
 
     def _request(self, header: dict[str, Any], fn: str | None, args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> Outcome:
@@ -364,6 +366,8 @@ class Student:
                     outcome.args_after = after if isinstance(after, list) else None
             else:
                 outcome.error = _student_error(head.get("error"))
+                if (failed := self.import_failure()) is not None:
+                    raise failed
         except (protocol.WireError, TypeError, KeyError, ValueError) as exc:
             raise CheckFailed(f"{what}: the result could not be read back ({exc})",
                               "return plain tensors / numbers.") from None
@@ -372,9 +376,7 @@ class Student:
 
 def _hint_for(error: StudentError) -> str:
     """A next step that fits the exception the student's code raised."""
-    if error.is_a("NotImplementedError"):
-        return "this task is still the stub: replace `# YOUR CODE HERE` and the raise with your code."
-    return "read the error and the line of your file it points to."
+    return hints.for_exception(error)
 
 
 def _student_error(info: Any) -> StudentError:

@@ -364,10 +364,10 @@ def test_printed_fake_results_are_not_parsed(grade: GradeFn, reference_source: C
 
 IMPORT_CRASHES = [
     pytest.param("import os\nos._exit(0)", r"Importing your module ended the process running it", id="os_exit"),
-    pytest.param("import sys\nsys.exit(3)", r"raised ImportError: your module failed to import: 3",
+    pytest.param("import sys\nsys.exit(3)", r"Importing softmax_nll\.py failed, so no test can run: SystemExit: 3 ",
                  id="sys_exit"),
     pytest.param('import pytest\npytest.skip("AG-SKIP module", allow_module_level=True)',
-                 r"raised ImportError: your module failed to import: AG-SKIP module", id="pytest_skip"),
+                 r"Importing softmax_nll\.py failed, so no test can run: .*Skipped: AG-SKIP module", id="pytest_skip"),
 ]
 
 

@@ -103,3 +103,70 @@ def test_missing_module_in_folder_is_the_students_problem(tmp_path):
     (tmp_path / "softmax.py").write_text("")
     with pytest.raises(SubmissionError, match=r"softmax_nll\.py"):
         take(tmp_path, NAME)
+
+
+ONLY = "only a file named exactly softmax_nll.py is graded, and no other file is used."
+
+
+@pytest.mark.parametrize("found,near", [
+    ("softmax_nll (1).py", "softmax_nll (1).py"),
+    ("SoftMax_NLL.py", "SoftMax_NLL.py"),
+    ("softmax_nll.PY", "softmax_nll.PY"),
+    ("softmax-nl.py", "softmax-nl.py"),
+    ("hw1/softmax_nll (2).py", "hw1/softmax_nll (2).py"),
+])
+@pytest.mark.parametrize("as_zip", [False, True], ids=["folder", "zip"])
+def test_misnamed_file_is_named_with_the_expected_one_and_never_used(tmp_path, found, near, as_zip):
+    """S6: only the exact name is graded; the message names what was found and what to rename."""
+    folder = tmp_path / "sub"
+    (folder / found).parent.mkdir(parents=True, exist_ok=True)
+    (folder / found).write_text("def softmax(x, dim=-1):\n    return x\n")
+    submission = _zip(tmp_path / "s.zip", [(found, "x = 1\n", None)]) if as_zip else folder
+    with pytest.raises(SubmissionError) as info:
+        take(submission, NAME)
+    assert info.value.problem == f"No file named softmax_nll.py was found in your submission; it holds {found!r}."
+    assert info.value.hint == f"rename {near!r} to softmax_nll.py and submit again: {ONLY}"
+
+
+def test_notebook_is_named_with_how_to_export_it(tmp_path):
+    (tmp_path / "README.md").write_text("hi")
+    (tmp_path / "softmax_nll.ipynb").write_text("{}")
+    with pytest.raises(SubmissionError) as info:
+        take(tmp_path, NAME)
+    assert str(info.value) == (
+        "No file named softmax_nll.py was found in your submission; it holds 'README.md', 'softmax_nll.ipynb'. "
+        "Hint: export the notebook 'softmax_nll.ipynb' as a Python script named softmax_nll.py (Jupyter: File > "
+        f"Save and Export Notebook As > Executable Script) and submit that file: {ONLY}")
+
+
+def test_unrelated_files_are_listed_and_the_name_is_asked_for(tmp_path):
+    for i in range(7):
+        (tmp_path / f"notes{i}.txt").write_text("")
+    with pytest.raises(SubmissionError) as info:
+        take(tmp_path, NAME)
+    assert str(info.value) == (
+        "No file named softmax_nll.py was found in your submission; it holds 'notes0.txt', 'notes1.txt', "
+        "'notes2.txt', 'notes3.txt', 'notes4.txt' and other files. Hint: put your code in a file named exactly "
+        f"softmax_nll.py and submit again: {ONLY}")
+
+
+@pytest.mark.parametrize("as_zip", [False, True], ids=["folder", "zip"])
+def test_empty_submission_says_it_is_empty(tmp_path, as_zip):
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    submission = _zip(tmp_path / "s.zip", []) if as_zip else folder
+    with pytest.raises(SubmissionError) as info:
+        take(submission, NAME)
+    assert str(info.value) == ("Your submission is empty: it holds no file, and the grader needs softmax_nll.py. "
+                               "Hint: upload your code in a file named exactly softmax_nll.py.")
+
+
+def test_linked_module_is_named_as_never_read(tmp_path):
+    (tmp_path / "real.py").write_text("x = 1\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / NAME).symlink_to(tmp_path / "real.py")
+    with pytest.raises(SubmissionError) as info:
+        take(sub, NAME)
+    assert info.value.hint == ("'softmax_nll.py' is a symbolic link or lies outside the submission, and is never "
+                               "read: submit the file itself, named exactly softmax_nll.py.")

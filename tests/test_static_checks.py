@@ -85,3 +85,34 @@ def test_importing_a_banned_module_is_a_hit_even_unused(source):
     banned = Banned(calls=("torch", "torch.*", "jax", "jax.*"), methods=(), reason="no autodiff libraries")
     report = check(source.encode(), banned, "sub.py")
     assert report.violations("f") and report.violations("f")[0].line in (1, 2)
+
+
+@pytest.mark.parametrize("source,problem,hint", [
+    (b"", "sub.py is empty: it defines none of the functions the tests call.",
+     "submit sub.py with your code in it (save it in your editor before uploading it)."),
+    (b"  \n\n", "sub.py is empty: it defines none of the functions the tests call.",
+     "submit sub.py with your code in it (save it in your editor before uploading it)."),
+    (b"# TODO\n# later\n", "sub.py holds only comments: it defines none of the functions the tests call.",
+     "submit sub.py with your code in it (save it in your editor before uploading it)."),
+    (b"def f(:\n", "sub.py line 1: SyntaxError: invalid syntax",
+     "fix the syntax error; no test can run until the file parses."),
+    (b"x = '\xe9'\n", "sub.py is not UTF-8 text (byte 5 is not valid UTF-8).",
+     "save the file with the UTF-8 encoding (your editor's 'Save with Encoding' or 'Save As')."),
+])
+def test_each_unloadable_file_gets_its_own_hint(source, problem, hint):
+    report = check(source, BANNED, "sub.py")
+    assert (report.syntax_error, report.hint) == (problem, hint)
+    assert report.blocker("f") == (f"Your file could not be loaded: {problem}", hint)
+
+
+def test_blocker_names_a_top_level_banned_reference_apart_from_a_functions_own():
+    report = check(b"from torch import softmax as s\ndef f(x):\n    return x.softmax(0)\ndef g(x):\n    return x\n",
+                   BANNED, "sub.py")
+    top = ("Your file uses torch.softmax (line 1) outside any function, which this assignment does not allow: "
+           "build it yourself.", "remove it from the top level of your file: until then no test can run, not even "
+           "those of functions that do not use it.")
+    assert report.blocker("g") == top and report.blocker("f") == top
+    only_f = check(b"def f(x):\n    return x.softmax(0)\ndef g(x):\n    return x\n", BANNED, "sub.py")
+    assert only_f.blocker("f") == ("f uses .softmax() (line 2), which this assignment does not allow: build it "
+                                   "yourself.", "rewrite it with elementary tensor operations.")
+    assert only_f.blocker("g") is None
