@@ -8,7 +8,7 @@ TORCH_INDEX ?=
 PYTEST_WORKERS ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test check lint typecheck templates verify clean
+.PHONY: setup demo test check lint typecheck templates verify clean gpu-wheels gpu-check
 
 setup: $(VENV)/.installed
 
@@ -39,6 +39,22 @@ templates: setup
 	$(BIN)/autograder build-templates --check
 
 verify: demo
+
+# The CUDA path on a real GPU (README "GPU"). On a machine with internet:
+#   make gpu-wheels WHEELS=dir [GPU_PYTHON_VERSION=3.12] [GPU_GLIBC=2.28]
+# then copy the project and dir to the GPU machine (its own CUDA torch, no internet needed) and run
+#   make gpu-check WHEELS=dir [GPU_CHECK_OUT=gpu-check-report] [GPU_PYTHON=python3]
+WHEELS ?= gpu-wheels
+GPU_PYTHON_VERSION ?= 3.12
+GPU_GLIBC ?= 2.28
+GPU_CHECK_OUT ?= gpu-check-report
+GPU_PYTHON ?= python3
+
+gpu-wheels:
+	$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) -m autograder.gpu_check wheels $(WHEELS) --python-version $(GPU_PYTHON_VERSION) --glibc $(GPU_GLIBC)
+
+gpu-check:
+	GPU_PYTHON=$(GPU_PYTHON) scripts/gpu_check.sh $(WHEELS) $(GPU_CHECK_OUT)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

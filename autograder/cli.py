@@ -141,14 +141,18 @@ def verify(assignments: tuple[str, ...], workers: int) -> None:
 @click.option("--runs", type=click.IntRange(min=1), default=20, show_default=True,
               help="gradings of the reference's performance tests")
 @click.option("--busy/--no-busy", default=True, show_default=True, help="keep another core busy during each run")
-def stability(assignments: tuple[str, ...], runs: int, busy: bool) -> None:
+@click.option("--device", type=DEVICE, default="auto", show_default=True)
+def stability(assignments: tuple[str, ...], runs: int, busy: bool, device: str) -> None:
     """P2 check: the reference passes every performance test in every run, with a 2x margin."""
     from . import assignment as assignment_mod
+    from .grading import resolve_device
     from .stability import stability as run
 
     for name in assignments:
         assignment_mod.load(name)
-    bad = [name for name in assignments or assignment_mod.names() if not run(name, runs, busy, echo=click.echo).ok]
+    resolve_device(device)  # cuda without a GPU: a usage error before any grading
+    bad = [name for name in assignments or assignment_mod.names()
+           if not run(name, runs, busy, echo=click.echo, device=device).ok]
     click.echo(f"stability: {'FAILED for ' + ', '.join(bad) if bad else 'no false failure, every margin kept'}")
     if bad:
         sys.exit(1)

@@ -115,15 +115,16 @@ def busy_core() -> Iterator[subprocess.Popen[bytes]]:
         proc.wait()
 
 
-def stability(name: str, runs: int = 20, busy: bool = True, echo: Callable[[str], None] = print) -> Stability:
-    """Grade the reference's performance tests ``runs`` times; the records of every test."""
+def stability(name: str, runs: int = 20, busy: bool = True, echo: Callable[[str], None] = print,
+              device: str = "auto") -> Stability:
+    """Grade the reference's performance tests ``runs`` times on ``device``; the records of every test."""
     spec = assignment.load(name)
     out = Stability(name)
     with tempfile.TemporaryDirectory(prefix=f"ag-stability-{name}-") as tmp:
         for i in range(runs):
             with busy_core() if busy else nullcontext():
                 data = grade_subprocess(name, spec.solution_file.parent, Path(tmp) / f"run{i}.json",
-                                        ("--select", "performance"))
+                                        ("--select", "performance", "--device", device))
             out.add(data)
             failed = [t.name for t in out.tests.values() if t.passed and not t.passed[-1]]
             echo(f"{name} run {i + 1}/{runs}: {data.get('execution_time', 0):.1f} s"

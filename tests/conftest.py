@@ -25,8 +25,31 @@ from typing import Any
 import pytest
 
 from autograder import assignment, bugzoo, results, sandbox, user_slots
+from autograder.gpu_check import REQUIRE_CUDA
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Registers the ``cuda`` marker; AUTOGRADER_REQUIRE_CUDA must be 0 or 1."""
+    config.addinivalue_line("markers", "cuda: needs a CUDA device: skipped without one, an error where "
+                                       f"{REQUIRE_CUDA}=1 (make gpu-check)")
+    if os.environ.get(REQUIRE_CUDA, "0") not in ("0", "1"):
+        raise pytest.UsageError(f"{REQUIRE_CUDA} must be 0 or 1, not {os.environ[REQUIRE_CUDA]!r}")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A ``cuda`` test on a machine without CUDA is skipped, or fails where AUTOGRADER_REQUIRE_CUDA=1."""
+    if item.get_closest_marker("cuda") is None:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    if os.environ.get(REQUIRE_CUDA) == "1":
+        pytest.fail(f"no CUDA device on this machine, and {REQUIRE_CUDA}=1 forbids skipping a CUDA test",
+                    pytrace=False)
+    pytest.skip("no CUDA device on this machine (the CUDA path runs where one is)")
 
 
 @dataclass

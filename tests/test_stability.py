@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
+import torch
 
 from autograder import stability
 from autograder.stability import Stability
@@ -84,3 +87,22 @@ def test_reference_runs_of_softmax_nll_are_stable(capsys: pytest.CaptureFixture[
     assert s.ok, s.report()
     assert len(s.seconds) == 2 and s.tests
     assert "softmax_nll run 2/2" in capsys.readouterr().out
+
+
+def test_each_run_grades_on_the_chosen_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, ...]] = []
+
+    def fake_grade(name: str, submission: Any, out: Any, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+        seen.append(extra)
+        return results(1.0)
+
+    monkeypatch.setattr(stability, "grade_subprocess", fake_grade)
+    s = stability.stability("softmax_nll", runs=2, busy=False, echo=lambda line: None, device="cuda")
+    assert s.ok and seen == [("--select", "performance", "--device", "cuda")] * 2
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks what happens where no GPU exists")
+def test_stability_on_cuda_without_a_gpu_is_a_usage_error() -> None:
+    proc = subprocess.run([sys.executable, "-m", "autograder", "stability", "softmax_nll", "--device", "cuda"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--device cuda: no CUDA device is available here" in proc.stderr
