@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -80,7 +82,7 @@ def grade(
         "seed": seed, "device": device, "isolation": level, "grader_version": __version__,
         "assignment": spec.name, "submitted_file": taken.origin,
     }
-    warning = isolation_warning(spec, level)
+    warning = isolation_warning(spec, level, isolation)
     if warning:
         extra["isolation_warning"] = warning
     try:
@@ -93,11 +95,15 @@ def grade(
     return Grading(result, Path(results_path))
 
 
-def isolation_warning(spec: assignment.Assignment, level: str) -> str | None:
-    """The instructor-facing warning for a level that falls short of S2 (None if it does not)."""
+def isolation_warning(spec: assignment.Assignment, level: str, requested: str = "auto") -> str | None:
+    """The instructor-facing warning for a level that lets the student's code read the hidden tests (None if not)."""
     if level == "plain":
-        return ("WARNING: graded without namespace isolation (plain subprocess): the student's code could read "
-                "files this user can read. Install bubblewrap (or run as root to get the unprivileged-user level).")
+        risk = ("WARNING: graded without isolation (plain subprocess): the student's code could read every file this "
+                "user can read, the hidden tests and the reference solution included.")
+        best = sandbox.choose_isolation("auto") if requested == "plain" else "plain"
+        if best != "plain":
+            return f"{risk} --isolation plain asked for this; --isolation auto would use the {best} level here."
+        return f"{risk} {_not_bubblewrap()} {_not_user()}"
     if level == "user":
         secret = [spec.tests_dir / "hidden", spec.solution_file.parent, Path(__file__).resolve().parent]
         readable = user_slots.exposed(p for p in secret if p.exists())
@@ -105,6 +111,25 @@ def isolation_warning(spec: assignment.Assignment, level: str) -> str | None:
             return (f"WARNING: graded as an unprivileged user, but {len(readable)} grader file(s) are readable by "
                     f"other users, e.g. {readable[0]}; run `chmod -R o-rwx` on the grader's folders.")
     return None
+
+
+def _not_bubblewrap() -> str:
+    """Why the bubblewrap level was not used, and how to get it."""
+    if shutil.which("bwrap") is None:
+        return "Bubblewrap was not used: bwrap is not installed (install the bubblewrap package)."
+    return ("Bubblewrap was not used: bwrap is installed but cannot create namespaces here (allow unprivileged user "
+            "namespaces, or run outside a container that forbids them).")
+
+
+def _not_user() -> str:
+    """Why the unprivileged-user level was not used, and how to get it."""
+    problem = user_slots.user_isolation_problem(sys.executable) or "its check failed"
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        how = ("install the grader into a Python every user can run: the system's python3, or a virtual environment "
+               "whose folders are all searchable by others (chmod o+x on each parent folder)")
+    else:
+        how = "run the grader as root (as Gradescope does)"
+    return f"The unprivileged-user level was not used: {problem}; to get it, {how}."
 
 
 def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionError | None, device: str,

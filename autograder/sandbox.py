@@ -116,8 +116,7 @@ def choose_isolation(requested: str = "auto") -> str:
     if requested == "bubblewrap" and not bubblewrap_works():
         raise UsageError("--isolation bubblewrap: bwrap is missing or cannot create namespaces here")
     if requested == "user" and not user_isolation_works():
-        raise UsageError(f"--isolation user: needs root, and {sys.executable} with its packages runnable by an "
-                         "unprivileged user (every parent folder searchable by others)")
+        raise UsageError(f"--isolation user: {user_slots.user_isolation_problem(sys.executable)}")
     return requested
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from .errors import GraderError
 
 __all__ = ["FIRST_UID", "SLOTS", "UserSlot", "acquire", "exposed", "processes_of", "readable_by_others",
-           "user_isolation_works"]
+           "user_isolation_problem", "user_isolation_works"]
 
 FIRST_UID = 61000
 SLOTS = 64
@@ -151,18 +151,41 @@ def drop_to(uid: int) -> None:
     os.setuid(uid)
 
 
-@lru_cache(maxsize=4)
 def user_isolation_works(python: str) -> bool:
     """True if this process is root and an unprivileged user can run ``python`` with its packages."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return False
+    return user_isolation_problem(python) is None
+
+
+@lru_cache(maxsize=4)
+def user_isolation_problem(python: str) -> str | None:
+    """Why the ``user`` level cannot be used here with ``python`` (for the instructor), or None if it can."""
+    if not hasattr(os, "geteuid"):
+        return "this system has no Unix users to switch to"
+    if os.geteuid() != 0:
+        return f"the grader runs as uid {os.geteuid()}, not root, and only root can switch to a sandbox user"
     cmd = [python, "-I", "-c", "import numpy"]
     try:
         done = subprocess.run(cmd, capture_output=True, timeout=60, cwd="/",
                               preexec_fn=lambda: drop_to(PROBE_UID), env={"PATH": "/usr/bin:/bin"})
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
+    except (OSError, subprocess.SubprocessError) as exc:
+        failure = str(exc)
+    else:
+        if done.returncode == 0:
+            return None
+        failure = (done.stderr.decode(errors="replace").strip().splitlines() or [f"exit {done.returncode}"])[-1]
+    closed = _closed_folder(Path(python))
+    why = f"{closed} is not searchable by other users" if closed is not None else failure
+    return f"a sandbox user (uid {PROBE_UID}) cannot run {python} with its packages: {why}"
+
+
+def _closed_folder(path: Path) -> Path | None:
+    """The first folder on the way to ``path`` (as given, then with links resolved) that others cannot pass."""
+    with contextlib.suppress(OSError):
+        for way in (path.absolute(), path.resolve()):
+            for parent in reversed(way.parents):
+                if not os.stat(parent).st_mode & stat.S_IXOTH:
+                    return parent
+    return None
 
 
 def readable_by_others(path: Path) -> bool:

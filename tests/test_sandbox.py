@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from autograder import assignment, sandbox
-from autograder.errors import GraderError, WorkerCrash
+from autograder import assignment, sandbox, user_slots
+from autograder.errors import GraderError, UsageError, WorkerCrash
 from autograder.static_checks import Report
 from autograder.student import SandboxTransport, Student
 from autograder.worker import protocol
@@ -238,3 +238,10 @@ def ok():
     transport.close()
     assert not sandbox._carrying(token)
     assert group is None or not group.exists()
+
+
+def test_user_level_refused_with_the_probes_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(user_slots, "user_isolation_problem", lambda python: "PROBLEM")
+    with pytest.raises(UsageError) as info:
+        sandbox.choose_isolation("user")
+    assert str(info.value) == "--isolation user: PROBLEM"

@@ -96,3 +96,25 @@ def test_dropped_user_has_no_groups_and_its_own_gid() -> None:
         slot.release()
     assert f"uid={slot.uid}" in out and f"gid={slot.uid}" in out and "groups=" + str(slot.uid) in out
     assert "root" not in out and "(0)" not in out
+
+
+def test_user_level_problem_names_a_non_root_grader(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    user_slots.user_isolation_problem.cache_clear()
+    try:
+        assert user_slots.user_isolation_problem("/usr/bin/python3") == (
+            "the grader runs as uid 1000, not root, and only root can switch to a sandbox user")
+    finally:
+        user_slots.user_isolation_problem.cache_clear()
+
+
+@root_only
+def test_user_level_problem_names_the_folder_others_cannot_pass(shared_dir: Path) -> None:
+    closed = shared_dir / "closed"
+    closed.mkdir(mode=0o700)
+    python = closed / "python3"
+    python.symlink_to(shutil.which("python3") or "/usr/bin/python3")
+    assert user_slots.user_isolation_problem(str(python)) == (
+        f"a sandbox user (uid {user_slots.PROBE_UID}) cannot run {python} with its packages: {closed} is not "
+        "searchable by other users")
+    assert not user_slots.user_isolation_works(str(python))
