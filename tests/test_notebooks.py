@@ -132,3 +132,17 @@ def test_reference_code_pasted_into_a_notebook_is_caught(tmp_path: Path) -> None
     source.write_text("# %% [markdown]\n# A worked answer\n\n# %%\n" + reference, encoding="utf-8")
     found = leaks.check_files(spec, {"softmax_nll.ipynb": notebook.student_notebook(source)})
     assert any("softmax_nll.ipynb:" in f and "solution" in f for f in found), found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("softmax_nll" not in NAMES, reason="softmax_nll has no notebook")
+def test_solution_zip_has_the_notebook_executed_with_the_reference(tmp_path: Path) -> None:
+    solution = release.release(["softmax_nll"], tmp_path, echo=lambda _: None)[0].zips["solution"]
+    with zipfile.ZipFile(solution) as zf:
+        executed = json.loads(zf.read("softmax_nll.ipynb"))
+        page = zf.read("softmax_nll.html").decode("utf-8")
+    code = [c for c in executed["cells"] if c["cell_type"] == "code"]
+    assert all(c["execution_count"] for c in code)
+    shown = [o for c in code for o in c["outputs"] if "image/png" in o.get("data", {})]
+    assert len(shown) >= 2 and not [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
+    assert "<html" in page and page.count("<img") >= len(shown)
