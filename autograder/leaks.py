@@ -123,9 +123,10 @@ class Secrets:
 def _public_windows(spec: Assignment) -> dict[int, dict[str, int]]:
     """Windows of every size found in the files students are meant to have (as authored)."""
     sources = [spec.template_file, spec.folder / "README.md", spec.folder / "assignment.toml", spec.probes_file]
-    public = spec.tests_dir / "public"
-    if public.is_dir():
-        sources += sorted(p for p in public.rglob("*") if p.is_file() and not any(s in str(p) for s in SKIP))
+    for shipped in ("public", "performance"):  # the performance tests ship too: the local performance check
+        folder = spec.tests_dir / shipped
+        if folder.is_dir():
+            sources += sorted(p for p in folder.rglob("*") if p.is_file() and not any(s in str(p) for s in SKIP))
     lines = [_significant(p.read_text(encoding="utf-8", errors="replace")) for p in sources if p.is_file()]
     return {size: {t: 0 for ls in lines for t in _windows(ls, size)} for size in range(1, WINDOW + 1)}
 

@@ -33,8 +33,8 @@ from .student import Student
 from .worker import protocol, timing
 
 __all__ = [
-    "Scaling", "Timing", "Verdict", "calls_for", "judge", "measure", "scaling", "scaling_test", "speed_test",
-    "yardsticks",
+    "Scaling", "Timing", "Verdict", "calls_for", "feedback", "judge", "measure", "scaling", "scaling_test",
+    "speed_test", "yardsticks",
 ]
 
 MIN_REQUEST_SECONDS = 0.25
@@ -208,10 +208,39 @@ def judge(t: Timing, budget: float, what: str, record: dict[str, Any] | None = N
     if record is not None:
         record.update(asdict(verdict))
     if not verdict.passed:
-        fail(what, f"took {ratio:.1f}x as long as PyTorch's built-in (budget: {budget:g}x; median of "
-             f"{verdict.rounds} rounds of {t.calls} calls on {t.device})",
+        fail(what, _speed_text(ratio, budget, verdict.rounds, t.calls, t.device),
              "vectorize: no Python loops over rows or elements; avoid needless copies and extra passes.")
     return verdict
+
+
+def _speed_text(ratio: float, budget: float, rounds: int, calls: int, device: str) -> str:
+    """``took 1.3x as long as PyTorch's built-in (budget: 4x; ...)``: a speed verdict, for the student."""
+    return (f"took {ratio:.1f}x as long as PyTorch's built-in (budget: {budget:g}x; median of "
+            f"{rounds} rounds of {calls} calls on {device})")
+
+
+def _scaling_text(sizes: tuple[int, int], seconds: tuple[float, float], exponent: float, limit: float) -> str:
+    """``running time grew as n^1.02 from n = 1000 to n = 4000 (...)``: a scaling verdict, for the student."""
+    return (f"running time grew as n^{exponent:.2f} from n = {sizes[0]} to n = {sizes[1]} "
+            f"({seconds[0] * 1e3:.0f} ms to {seconds[1] * 1e3:.0f} ms; allowed: n^{limit:g})")
+
+
+def feedback(record: dict[str, Any]) -> str:
+    """The line a passing performance test adds to its feedback: what was measured ('' if nothing was)."""
+    try:
+        if "ratio" in record:
+            text = _speed_text(float(record["ratio"]), float(record["budget"]), int(record["rounds"]),
+                               int(record["calls_per_round"]), str(record["device"]))
+            return f"Measured: your code {text}."
+        if "exponent" in record:
+            n1, n2 = record["sizes"]
+            t1, t2 = record["seconds"]
+            text = _scaling_text((int(n1), int(n2)), (float(t1), float(t2)), float(record["exponent"]),
+                                 float(record["max_exponent"]))
+            return f"Measured: your code's {text}."
+    except (KeyError, TypeError, ValueError):
+        pass
+    return ""
 
 
 def speed_test(student: Student, spec: Assignment, fn: str, yardstick: str, args: tuple[Any, ...],
@@ -277,6 +306,5 @@ def scaling_test(student: Student, spec: Assignment, probe: str, uses: tuple[str
     result = Scaling(sizes, (round(t1, 6), round(t2, 6)), round(exponent, 3), limit, exponent <= limit)
     record.update(asdict(result))
     if not result.passed:
-        fail(", ".join(uses), f"its running time grew as n^{exponent:.2f} from n = {sizes[0]} to n = {sizes[1]} "
-             f"({t1 * 1e3:.0f} ms to {t2 * 1e3:.0f} ms; allowed: n^{limit:g})", hint)
+        fail(", ".join(uses), f"its {_scaling_text(sizes, (t1, t2), exponent, limit)}", hint)
     return result

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import re
 import secrets
+import shutil
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from . import compare, static_checks
+from . import compare, performance, static_checks
 from .assignment import Assignment, load_folder
 from .errors import AuthoringError, CheckFailed, SubmissionError
 from .results import TestResult
@@ -170,7 +173,7 @@ def student(pytestconfig: pytest.Config, device: str) -> Any:
         pytest.fail(f"{a.module_file} not found in {folder} (run pytest in the assignment folder)", pytrace=False)
     report = static_checks.check(module.read_bytes(), a.banned, a.module_file)
     transport = LocalTransport(local_config(module.resolve(), a.name, a.probes_file, a.banned.calls,
-                                            a.banned.methods, a.preload, a.banned.aten))
+                                            a.banned.methods, a.preload, a.banned.aten), a.limits.call_seconds)
     yield Student(transport, report, a.module_file, device)
     transport.close()
 
@@ -305,6 +308,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 ctx.extra.setdefault("tests", {})[meta.name] = extra
         else:
             item.config.stash[LOCAL_RESULTS].append(result)
+            if report.failed and result.grader_error is None and item.config.getoption("tbstyle") == "auto":
+                report.longrepr = local_failure(result)
     return report
 
 
@@ -314,6 +319,9 @@ def _result(item: pytest.Item, meta: _Meta, call: pytest.CallInfo[None], report:
     grader_error = None
     if report.passed:
         status, score, output = "passed", meta.weight, f"Passed: {doc}"
+        measured = performance.feedback(item.stash.get(EXTRA, {}))
+        if measured:
+            output += f"\n{measured}"
     else:
         status, score = "failed", 0.0
         output, grader_error = _failure_text(call, meta)
@@ -387,13 +395,79 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     tr = terminalreporter
     tr.section("points")
-    for r in sorted(results, key=lambda r: r.nodeid):
-        mark = "PASS" if r.status == "passed" else "FAIL"
-        tr.write_line(f"{mark}  {r.score:5.1f} / {r.max_score:<5.1f} {r.name}")
-        if r.status != "passed":
-            reason = r.output.splitlines()[1:2] or [""]
-            tr.write_line(f"{'':20}{reason[0][:200]}")
-    total = sum(r.score for r in results)
-    possible = sum(r.max_score for r in results)
+    width = min(shutil.get_terminal_size((80, 24)).columns, 100)
+    short = config.getoption("tbstyle") == "auto"
+    for line in points_table(results, _assignment(config), width, shorten_problems=short):
+        tr.write_line(line)
     seed = getattr(config, "_ag_seed", None) or config.getoption("--ag-seed")
-    tr.write_line(f"Total: {total:g} / {possible:g} points (seed {seed}; rerun with --ag-seed {seed})")
+    if short and any(r.status != "passed" for r in results):
+        tr.write_line("Each failure above shows what was checked, what went wrong and a hint; "
+                      "`pytest --tb=long` shows full tracebacks.")
+    tr.write_line(f"Total: {sum(r.score for r in results):g} / {sum(r.max_score for r in results):g} points "
+                  f"(seed {seed}; rerun with --ag-seed {seed})")
+
+
+PERFORMANCE_HEADING = "Performance tests: an estimate on this machine (Gradescope times them again)"
+INDENT = " " * 8
+
+
+def points_table(results: list[TestResult], a: Assignment, width: int = 80,
+                 shorten_problems: bool = False) -> list[str]:
+    """The local points table: public tests by task and test number (as the handout orders them), then
+    performance tests; under each test the rest of its feedback, wrapped, never cut (except that
+    ``shorten_problems`` keeps a failure's problem to one line: the failure's block above has it whole)."""
+    tasks = list(a.tasks)
+
+    def task_of(r: TestResult) -> int:
+        return next((tasks.index(t) for t in r.tags if t in tasks), len(tasks))
+
+    def key(r: TestResult) -> tuple[Any, ...]:
+        number = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in r.number.split("."))
+        return (r.category == "performance", task_of(r), number, r.nodeid)
+
+    lines: list[str] = []
+    heading = None
+    for r in sorted(results, key=key):
+        now = PERFORMANCE_HEADING if r.category == "performance" else (
+            a.tasks[tasks[task_of(r)]] if task_of(r) < len(tasks) else "Other tests")
+        if now != heading:
+            heading = now
+            lines.append(now)
+        mark = "PASS" if r.status == "passed" else "FAIL"
+        lines.append(f"{mark}  {r.score:5.1f} / {r.max_score:<5.1f} {r.name}")
+        for i, text in enumerate(_feedback_lines(r.output)):
+            if shorten_problems and i == 0 and r.status != "passed" and not text.startswith("Hint: "):
+                lines.append(INDENT + _one_line(text, max(width, 60) - len(INDENT)))
+                continue
+            lines += textwrap.wrap(text, max(width, 60), initial_indent=INDENT, subsequent_indent=INDENT + "  ",
+                                   break_long_words=False, break_on_hyphens=False) or [INDENT]
+    return lines
+
+
+def _one_line(problem: str, width: int) -> str:
+    """``problem`` in ``width`` characters: a long call's arguments become ``...``, then the end is cut."""
+    if len(problem) > width:
+        problem = CALL_ARGS.sub(r"\1(...)", problem, count=1)
+    return textwrap.shorten(problem, width, placeholder=" ...")
+
+
+CALL_ARGS = re.compile(r"^([A-Za-z_][\w.]*)\((?:[^()]|\([^()]*\))*\)")
+"""The call a failure starts with, ``softmax(<4x7 float32 tensor>, dim=1)``: its arguments are ``(...)``."""
+
+
+def _feedback_lines(output: str) -> list[str]:
+    """A test's feedback after its first line, with each ``Hint:`` on a line of its own."""
+    lines: list[str] = []
+    for line in output.splitlines()[1:]:
+        problem, sep, hint = line.rpartition(" Hint: ")
+        lines += [problem, f"Hint: {hint}"] if sep and problem else [line]
+    return lines
+
+
+def local_failure(result: TestResult) -> str:
+    """The short block pytest prints for a failed test in local mode: what was checked, what went wrong, the hint.
+
+    Never frames of the grader: the problem names the student's exception, its message and
+    the line of their file (``pytest --tb=long`` still shows the full traceback).
+    """
+    return "\n".join([f"Checked: {result.name}", *_feedback_lines(result.output)])

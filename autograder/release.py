@@ -6,7 +6,8 @@
   task, and ``requirements.txt``; the companion notebook ``<a>.ipynb`` (jupytext's conversion
   of ``assignments/<a>/notebook.py``, no outputs) and ``selfcheck.py``, its self-check cells.
   Unzipped anywhere, ``pip install -r requirements.txt`` then ``pytest`` runs the public
-  tests and prints each test's points and the total.
+  tests and prints each test's points and the total. The performance tests ship too:
+  ``pytest tests/performance`` times the student's code as grading does, an estimate on their machine.
 - ``<a>-autograder.zip``: Gradescope's format. ``setup.sh`` and ``run_autograder`` at the
   root (Gradescope unzips it into ``/autograder/source``), with the whole grader package,
   the assignment folder (hidden and performance tests, probes; never the bug zoo) and the
@@ -186,6 +187,9 @@ def student_files(spec: assignment.Assignment) -> Files:
     if not public.is_dir():
         raise AuthoringError(str(public), "no public tests to ship")
     files.update(_tree(public, "tests/public/"))
+    timed = spec.tests_dir / "performance"
+    if timed.is_dir():  # the local performance check: `pytest tests/performance`, an estimate on the student's machine
+        files.update(_tree(timed, "tests/performance/"))
     sources = [data for n, (data, _) in files.items() if n.endswith(".py")]
     if spec.probes_file.is_file():
         files["probes.py"] = (spec.probes_file.read_bytes(), False)

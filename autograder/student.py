@@ -159,9 +159,7 @@ def _within(fn: Callable[[], _T], seconds: float | None) -> list[_T]:
 
 
 def _debugged(thread: threading.Thread) -> bool:
-    """Whether a debugger traces this process or the thread's code (then a time limit would cut it off)."""
-    if sys.gettrace() is not None:
-        return True
+    """Whether a debugger (pdb, an IDE's) is tracing the thread's code: then a time limit would cut it off."""
     frame = sys._current_frames().get(thread.ident or -1)
     while frame is not None:
         if frame.f_trace is not None:

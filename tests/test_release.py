@@ -91,10 +91,14 @@ def test_student_zip_contents(name: str, out: Path) -> None:
     public = sorted(p.relative_to(spec.folder).as_posix() for p in (spec.tests_dir / "public").rglob("*.py")
                     if "__pycache__" not in p.parts)
     assert public and all(p in files for p in public)
-    assert not [n for n in files if n.startswith(("tests/hidden", "tests/performance", "solutions", "bugzoo"))]
+    assert not [n for n in files if n.startswith(("tests/hidden", "solutions", "bugzoo"))]
+    timed = sorted(p.relative_to(spec.folder).as_posix() for p in (spec.tests_dir / "performance").rglob("*.py")
+                   if "__pycache__" not in p.parts)
+    assert timed and all(p in files for p in timed)  # the local performance check
     # only the support code local mode needs: nothing of grading, batch grading or releasing
     shipped = {n for n in files if n.startswith("autograder/")}
-    for module in ("grading", "batch", "verification", "bugzoo", "release", "leaks", "templates", "cli"):
+    for module in ("grading", "batch", "verification", "bugzoo", "release", "leaks", "templates", "cli",
+                   "sandbox", "user_slots"):  # the sandbox is Linux-only: local mode runs on any OS
         assert f"autograder/{module}.py" not in shipped
     ini = files["pytest.ini"].decode()
     assert all(f"    {marker}: " in ini for marker in spec.tasks) and "--strict-markers" in ini
@@ -191,11 +195,37 @@ def test_cli_release(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- the student's side
 
-def student_run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m pytest`` in the unzipped folder, with the installed packages but not this repository."""
+@pytest.mark.parametrize("name", NAMES)
+def test_handout_states_platforms_local_checks_and_what_a_regrade_keeps(name: str) -> None:
+    spec = assignment.load(name)
+    text = " ".join((spec.folder / "README.md").read_text(encoding="utf-8").split())
+    assert "Everything in the archive runs on Linux, macOS and Windows, with Python 3.10 to 3.13." in text
+    assert "`pytest --tb=long` shows the full traceback." in text
+    assert f"A call that runs longer than {spec.limits.call_seconds:g} s fails its test, as when grading." in text
+    assert "pytest tests/performance # performance tests: an estimate on this machine" in text
+    assert ("Every grading draws new inputs from a fresh seed (recorded for the course staff), so the inputs differ "
+            "from one grading to the next; your correctness score does not: grading the same file twice gives the "
+            "same correctness score.") in text
+    assert "twice gives the same score" not in text
+
+
+POSIX_ONLY = ("resource", "fcntl", "pwd", "grp", "termios", "tty", "pty", "syslog", "crypt", "spwd", "nis")
+"""Standard-library modules that Windows lacks: every student run below has them unimportable."""
+AS_ON_WINDOWS = f"import sys; sys.modules.update(dict.fromkeys({POSIX_ONLY!r}))"
+
+
+def student_run(folder: Path, *args: str, code: str = "import pytest; sys.exit(pytest.main(sys.argv[1:]))"
+                ) -> subprocess.CompletedProcess[str]:
+    """pytest in the unzipped folder, with the installed packages but not this repository, and, as on
+    Windows, without the POSIX-only modules (an ``import resource`` there raises ImportError)."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": SITE, "HOME": str(folder), "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run([sys.executable, "-S", "-m", "pytest", "-p", "no:cacheprovider", *args],
+    return subprocess.run([sys.executable, "-S", "-c", f"{AS_ON_WINDOWS}; {code}", "-p", "no:cacheprovider", *args],
                           capture_output=True, text=True, cwd=folder, env=env, timeout=600)
+
+
+def test_student_runs_have_no_posix_only_modules(tmp_path: Path) -> None:
+    proc = student_run(tmp_path, code="import resource")
+    assert proc.returncode == 1 and "ModuleNotFoundError: import of resource halted" in proc.stderr
 
 
 @pytest.mark.slow
@@ -220,7 +250,11 @@ def test_student_zip_runs_the_public_tests_with_plain_pytest(name: str, out: Pat
     summary = stub.stdout.split("= points =")[-1]
     failed = [line for line in summary.splitlines() if line.startswith("FAIL ")]
     assert failed and not [line for line in summary.splitlines() if line.startswith("PASS ")]
-    assert f"{name} task " in summary and "Traceback" not in summary, summary[-3000:]
+    assert f"{name} task " in stub.stdout.split("= points =")[0]  # each failure's short block names the task
+    assert "Traceback" not in stub.stdout and "autograder/" not in stub.stdout, stub.stdout[-3000:]
+    timed = student_run(folder, "tests/performance")  # the local performance check, on the stub
+    assert "Performance tests: an estimate on this machine (Gradescope times them again)" in timed.stdout
+    assert f"Total: 0 / {spec.points['performance']:g} points" in timed.stdout, timed.stdout[-3000:]
 
     shutil.copyfile(spec.solution_file, folder / spec.module_file)
     ok = student_run(folder)

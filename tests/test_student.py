@@ -1,0 +1,91 @@
+"""Local mode's transport: the student's calls run in-process under the assignment's per-call time limit.
+
+The limit is portable (a daemon thread the caller stops waiting for, no signals), so an
+endless loop fails its test on Windows and macOS too instead of hanging pytest.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import static_checks
+from autograder.errors import CheckFailed
+from autograder.student import LocalTransport, Student, _debugged, local_config
+
+HINT = "look for an infinite loop, or a Python loop over elements that should be vectorized."
+
+
+def local_student(tmp_path: Path, source: str, seconds: float) -> Student:
+    """A local-mode Student over ``source``, imported under a module name of its own."""
+    name = f"ag_local_{tmp_path.name}"
+    module = tmp_path / f"{name}.py"
+    module.write_text(source)
+    transport = LocalTransport(local_config(module, name, None, (), (), ()), seconds)
+    return Student(transport, static_checks.Report(), module.name)
+
+
+def call_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "autograder-student-call"]
+
+
+def test_an_endless_loop_fails_at_the_limit_is_stopped_and_not_run_again(tmp_path: Path) -> None:
+    student = local_student(tmp_path, "def spin(n):\n    while True:\n        n += 1\n\n"
+                                      "def double(x):\n    return 2 * x\n", 0.5)
+    started = time.monotonic()
+    with pytest.raises(CheckFailed) as first:
+        student.call("spin", 1)
+    assert time.monotonic() - started < 5
+    assert str(first.value) == ("spin(1): did not finish within the time limit (0.5 s per call, as when grading) "
+                                f"and was stopped. Hint: {HINT}")
+    with pytest.raises(CheckFailed) as again:
+        student.call("spin", 2)
+    assert str(again.value) == ("spin was not run again: an earlier call did not finish within the time limit "
+                                f"(spin(1)) Hint: {HINT}")
+    assert student.call("double", 4) == 8
+    deadline = time.monotonic() + 10
+    while call_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not call_threads(), "the abandoned call's thread was not stopped"
+
+
+def test_an_endless_loop_at_import_fails_every_call(tmp_path: Path) -> None:
+    student = local_student(tmp_path, "while True:\n    pass\n\ndef double(x):\n    return 2 * x\n", 0.5)
+    with pytest.raises(CheckFailed) as info:
+        student.call("double", 1)
+    assert str(info.value) == (
+        "double(1): Importing your module did not finish within the time limit (0.5 s) and was stopped. "
+        "Hint: look for an endless loop or a long computation at the top level of your file, outside any function.")
+
+
+def test_values_and_exceptions_cross_the_thread(tmp_path: Path) -> None:
+    student = local_student(tmp_path, "def double(x):\n    if x < 0:\n        raise ValueError('negative')\n"
+                                      "    return 2 * x\n", 5)
+    assert student.call("double", 21) == 42
+    error = student.raises("ValueError", "double", -1)
+    assert error.message == "negative" and error.line == 3
+
+
+def test_a_thread_being_debugged_is_waited_for() -> None:
+    """A debugger traces the frames it steps through: the limit must not cut that session off."""
+    release = threading.Event()
+
+    def traced() -> None:
+        sys._getframe().f_trace = lambda *args: None
+        release.wait(10)
+
+    def plain() -> None:
+        release.wait(10)
+
+    threads = [threading.Thread(target=traced, daemon=True), threading.Thread(target=plain, daemon=True)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    try:
+        assert _debugged(threads[0]) and not _debugged(threads[1])
+    finally:
+        release.set()
