@@ -146,3 +146,46 @@ def test_solution_zip_has_the_notebook_executed_with_the_reference(tmp_path: Pat
     shown = [o for c in code for o in c["outputs"] if "image/png" in o.get("data", {})]
     assert len(shown) >= 2 and not [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
     assert "<html" in page and page.count("<img") >= len(shown)
+
+
+# --------------------------------------------------------------------------- selfcheck.py
+
+def self_check(folder: Path, call: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``from selfcheck import check; <call>`` in ``folder``, as a notebook cell would."""
+    return subprocess.run([sys.executable, "-c", f"from selfcheck import check; {call}"], cwd=folder,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture
+def softmax_folder(tmp_path: Path) -> Path:
+    """The softmax_nll student zip's files laid out in a fresh folder, with the stub."""
+    spec = assignment.load("softmax_nll")
+    files = {n: data for n, (data, _) in release.student_files(spec).items()}
+    return notebook.lay_out(files, tmp_path, spec.module_file, spec.template_file.read_bytes())
+
+
+def test_self_check_prints_points_and_hints_without_tracebacks(softmax_folder: Path) -> None:
+    stub = self_check(softmax_folder, 'check("softmax")')
+    assert stub.returncode == 0, stub.stderr
+    assert "FAIL" in stub.stdout and "Hint" in stub.stdout and "Total: 0 / 5 points" in stub.stdout
+    assert "Traceback" not in stub.stdout + stub.stderr and "PASS" not in stub.stdout
+    reference = assignment.load("softmax_nll").solution_file.read_bytes()
+    (softmax_folder / "softmax_nll.py").write_bytes(reference)
+    done = self_check(softmax_folder, 'check("softmax")')
+    assert "Total: 5 / 5 points" in done.stdout and "FAIL" not in done.stdout
+    assert done.stdout.count("PASS") == 3, done.stdout
+
+
+def test_self_check_survives_an_endless_loop(softmax_folder: Path) -> None:
+    source = (softmax_folder / "softmax_nll.py").read_text(encoding="utf-8")
+    stuck = source.replace('raise NotImplementedError("softmax_nll task 1: softmax")', "while True:\n        pass", 1)
+    assert stuck != source
+    (softmax_folder / "softmax_nll.py").write_text(stuck, encoding="utf-8")
+    done = self_check(softmax_folder, 'check("softmax", timeout=4)')
+    assert done.returncode == 0 and "did not finish within 4 s" in done.stdout, done.stdout + done.stderr
+
+
+def test_self_check_names_the_tasks_for_an_unknown_one(softmax_folder: Path) -> None:
+    done = self_check(softmax_folder, 'check("softmx")')
+    assert "ValueError: unknown task 'softmx'" in done.stderr
+    assert "softmax, log_softmax, nll_loss, cross_entropy, cross_entropy_backward" in done.stderr
