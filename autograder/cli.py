@@ -17,6 +17,17 @@ import click
 from .errors import AuthoringError, UsageError
 
 DEVICE = click.Choice(["auto", "cpu", "cuda"])
+ISOLATION = click.Choice(["auto", "bubblewrap", "user", "plain"])
+"""``auto`` and the sandbox levels, best first (``sandbox.ISOLATION_LEVELS``)."""
+DEVICE_HELP = "where the student's code runs: auto = cuda when a GPU is present, else cpu"
+ISOLATION_HELP = ("sandbox for the student's code: auto = the best available (bubblewrap, else an unprivileged user "
+                  "when run as root, else plain with a warning in results.json)")
+EXIT_CODES = """\b
+Exit codes:
+  0    {ok}
+  1    {failed}
+  2    usage error: a bad argument, named in one line
+  130  interrupted"""
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -46,25 +57,30 @@ class _Group(click.Group):
             _fail(exc.format_message(), exc.exit_code)
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, epilog="Exit codes: 0 done, 1 the grader failed or a check found a problem, 2 usage error, "
+             "130 interrupted. Run `autograder COMMAND --help` for a command's options.")
 @click.version_option(package_name="dl-autograder")
 def main() -> None:
     """Grade deep-learning assignments safely: one submission, a class, or a release."""
 
 
-@main.command()
+@main.command(epilog=EXIT_CODES.format(
+    ok="grading completed, whatever the score",
+    failed="the grader itself failed (results.json is still written, and says so)"))
 @click.argument("assignment")
 @click.argument("submission", type=click.Path(path_type=Path))
 @click.option("--results", "results_path", type=click.Path(path_type=Path), default=Path("results.json"),
               show_default=True, help="where to write Gradescope's results.json")
-@click.option("--device", type=DEVICE, default="auto", show_default=True)
+@click.option("--device", type=DEVICE, default="auto", show_default=True, help=DEVICE_HELP)
 @click.option("--seed", type=int, default=None, help="seed for the hidden inputs (default: fresh, recorded)")
-@click.option("--isolation", type=click.Choice(["auto", "bubblewrap", "user", "plain"]), default="auto",
-              show_default=True)
+@click.option("--isolation", type=ISOLATION, default="auto", show_default=True, help=ISOLATION_HELP)
 @click.option("--select", "select", default=None, help="only tests matching this pytest -k expression")
 def grade(assignment: str, submission: Path, results_path: Path, device: str, seed: int | None,
           isolation: str, select: str | None) -> None:
-    """Grade one SUBMISSION (folder, .py or .zip) of ASSIGNMENT."""
+    """Grade one SUBMISSION (folder, .py or .zip) of ASSIGNMENT: write results.json and print a summary.
+
+    Only ASSIGNMENT.py is taken from the submission; every other file is ignored.
+    """
     from .grading import grade as run
 
     outcome = run(assignment, submission, results_path, device=device, seed=seed, isolation=isolation, select=select)
@@ -158,17 +174,19 @@ def stability(assignments: tuple[str, ...], runs: int, busy: bool, device: str) 
         sys.exit(1)
 
 
-@main.command("grade-batch")
+@main.command("grade-batch", epilog=EXIT_CODES.format(
+    ok="every submission was graded (or skipped as unchanged), whatever the scores",
+    failed="some submissions ended in a grader error (listed in the gradebook; rerun to retry them)"))
 @click.argument("assignment")
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
               help="folder for gradebook.csv, summary.html and each submission's results (reused to resume)")
 @click.option("--workers", type=int, default=None, help="local Dask workers  [default: one per core]")
 @click.option("--scheduler", default=None, help="grade on an existing Dask cluster, e.g. tcp://host:8786")
-@click.option("--device", type=DEVICE, default="auto", show_default=True)
+@click.option("--device", type=DEVICE, default="auto", show_default=True, help=DEVICE_HELP)
 @click.option("--seed", type=int, default=None,
               help="batch seed; each submission's seed derives from it and its id (default: fresh, kept in --out)")
-@click.option("--isolation", default="auto", show_default=True, help="sandbox level, as for grade")
+@click.option("--isolation", type=ISOLATION, default="auto", show_default=True, help=ISOLATION_HELP)
 @click.option("--select", "select", default=None, help="only tests matching this pytest -k expression")
 def grade_batch(assignment: str, submissions: Path, out: Path, workers: int | None, scheduler: str | None,
                 device: str, seed: int | None, isolation: str, select: str | None) -> None:
