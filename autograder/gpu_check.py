@@ -401,6 +401,8 @@ class Report:
     """Everything one run found."""
 
     started: str
+    graded_on: str = "cuda"
+    """The ``--device`` of every grading (``cpu`` only in a rehearsal)."""
     device: str = ""
     torch: str = ""
     cuda: str = ""
@@ -485,11 +487,14 @@ def _significant(value: float, digits: int = 4) -> float:
 
 # --------------------------------------------------------------------------- throughput models
 
-def _bytes_per_element(per_element: float, shape_key: str) -> Callable[[dict[str, Any], dict[str, Any]], float]:
-    """A model of bytes moved per call: ``per_element`` bytes for each element of ``[performance] shape_key``."""
+def _bytes_per_element(per_element: float) -> Callable[[dict[str, Any], dict[str, Any]], float]:
+    """A model of bytes moved per call: ``per_element`` bytes for each element of the timed shape.
+
+    The shape is ``[performance] cuda_shape`` (``cpu_shape`` in a CPU rehearsal), as the test chose it.
+    """
     def model(perf: dict[str, Any], record: dict[str, Any]) -> float:
         count = 1
-        for n in perf[shape_key]:
+        for n in perf["cpu_shape" if record.get("device") == "cpu" else "cuda_shape"]:
             count *= int(n)
         return per_element * count
     return model
@@ -502,12 +507,12 @@ def _optimizer_bytes(per_parameter: float) -> Callable[[dict[str, Any], dict[str
 
 BYTE_MODELS: dict[tuple[str, str], tuple[str, Callable[[dict[str, Any], dict[str, Any]], float]]] = {
     # (assignment, test function): (what the model counts, bytes per call); float32 throughout
-    ("softmax_nll", "test_cross_entropy_speed"): ("logits read once", _bytes_per_element(4, "cuda_shape")),
+    ("softmax_nll", "test_cross_entropy_speed"): ("logits read once", _bytes_per_element(4)),
     ("softmax_nll", "test_cross_entropy_backward_speed"): ("logits read, gradient written",
-                                                           _bytes_per_element(8, "cuda_shape")),
+                                                           _bytes_per_element(8)),
     ("dropout", "test_dropout_step_speed"): ("forward x, out, mask + backward grad, mask, grad_in",
-                                             _bytes_per_element(18, "cuda_shape")),
-    ("initialization", "test_kaiming_normal_speed"): ("weight written once", _bytes_per_element(4, "cuda_shape")),
+                                             _bytes_per_element(18)),
+    ("initialization", "test_kaiming_normal_speed"): ("weight written once", _bytes_per_element(4)),
     ("optim", "test_adam_speed"): ("2 steps x (p, g, m, v read; p, m, v written)", _optimizer_bytes(2 * 7 * 4)),
     ("optim", "test_sgd_momentum_speed"): ("2 steps x (p, g, buf read; p, buf written)", _optimizer_bytes(2 * 5 * 4)),
 }
@@ -610,16 +615,17 @@ def _total(data: dict[str, Any]) -> float:
     return float(sum(t["max_score"] for t in data.get("tests", [])))
 
 
-def _on_cuda(data: dict[str, Any]) -> bool:
-    return str(data.get("extra_data", {}).get("device", "")).startswith("cuda")
+def _on(data: dict[str, Any], device: str) -> bool:
+    """Whether the grading ran on ``device`` (``cuda`` matches ``cuda:0``)."""
+    return str(data.get("extra_data", {}).get("device", "")).startswith(device)
 
 
-def check_reference(name: str, data: dict[str, Any], seconds: float) -> Grading:
-    """The reference scores 100 on CUDA, without a grader error."""
+def check_reference(name: str, data: dict[str, Any], seconds: float, device: str = "cuda") -> Grading:
+    """The reference scores 100 on ``device``, without a grader error."""
     score, top = float(data.get("score", 0)), _total(data)
     failed = [t["name"] for t in data.get("tests", []) if t["status"] != "passed"]
     notes = _errors(data)[:3] + ([f"failed: {'; '.join(failed[:4])}"] if failed else [])
-    notes += [] if _on_cuda(data) else [f"graded on {data.get('extra_data', {}).get('device')!r}, not cuda"]
+    notes += [] if _on(data, device) else [f"graded on {data.get('extra_data', {}).get('device')!r}, not {device}"]
     ok = not notes and score == 100
     return Grading(name, "reference", score, top, _performance_lost(data), ok, "; ".join(notes) or "100", seconds)
 
@@ -632,25 +638,26 @@ def check_stub(name: str, data: dict[str, Any], seconds: float) -> Grading:
                    "; ".join(errors[:3]) or ("0, no grader error" if ok else f"scores {score:g}"), seconds)
 
 
-def check_loop(name: str, bug: Any, data: dict[str, Any], seconds: float) -> Grading:
+def check_loop(name: str, bug: Any, data: dict[str, Any], seconds: float, device: str = "cuda") -> Grading:
     """A loop entry loses performance points, and every test meant to catch it fails."""
     functions: dict[str, str] = data.get("extra_data", {}).get("test_functions", {})
     failed = {functions.get(t["name"], t["name"]) for t in data.get("tests", []) if t["status"] != "passed"}
     missed = [t for t in bug.caught_by if t not in failed]
     lost, errors = _performance_lost(data), _errors(data)
-    ok = lost > 0 and not missed and not errors and _on_cuda(data)
+    ok = lost > 0 and not missed and not errors and _on(data, device)
     notes = errors[:3] + ([f"not caught by {', '.join(missed)}"] if missed else [])
-    notes += [] if lost > 0 else ["loses no performance point on CUDA"]
+    notes += [] if lost > 0 else [f"loses no performance point on {device}"]
     return Grading(name, f"loop: {bug.name}", float(data.get("score", 0)), _total(data), lost, ok,
                    "; ".join(notes) or f"loses {lost:g} performance points", seconds)
 
 
-def _grade(name: str, submission: Path, results: Path, select: str | None = None) -> tuple[dict[str, Any], float]:
-    """``autograder grade --device cuda`` in a fresh process: its results.json and wall seconds."""
+def _grade(name: str, submission: Path, results: Path, device: str,
+           select: str | None = None) -> tuple[dict[str, Any], float]:
+    """``autograder grade --device DEVICE`` in a fresh process: its results.json and wall seconds."""
     from .verification import grade_subprocess
 
     start = time.monotonic()
-    extra = ("--device", "cuda", *(("--select", select) if select else ()))
+    extra = ("--device", device, *(("--select", select) if select else ()))
     return grade_subprocess(name, submission, results, extra), time.monotonic() - start
 
 
@@ -662,7 +669,7 @@ def _uses_gpu(spec: Any) -> bool:
 Job = Callable[[], list[Any]]
 
 
-def grading_jobs(names: list[str], folder: Path) -> tuple[list[Job], list[Job]]:
+def grading_jobs(names: list[str], folder: Path, device: str = "cuda") -> tuple[list[Job], list[Job]]:
     """(GPU lane, CPU lane): references and loop entries of torch assignments are timed on the GPU one
     at a time; stubs (nothing timed) and NumPy assignments run beside them."""
     from . import assignment, bugzoo
@@ -675,11 +682,11 @@ def grading_jobs(names: list[str], folder: Path) -> tuple[list[Job], list[Job]]:
         out = folder / name
 
         def reference(spec: Any = spec, out: Path = out) -> list[Any]:
-            data, seconds = _grade(spec.name, spec.solution_file.parent, out / "reference.json")
-            return [check_reference(spec.name, data, seconds), ("reference", spec.name, data)]
+            data, seconds = _grade(spec.name, spec.solution_file.parent, out / "reference.json", device)
+            return [check_reference(spec.name, data, seconds, device), ("reference", spec.name, data)]
 
         def stub(spec: Any = spec, out: Path = out) -> list[Any]:
-            data, seconds = _grade(spec.name, spec.template_file.parent, out / "stub.json")
+            data, seconds = _grade(spec.name, spec.template_file.parent, out / "stub.json", device)
             return [check_stub(spec.name, data, seconds)]
 
         lane.append(reference)
@@ -687,8 +694,9 @@ def grading_jobs(names: list[str], folder: Path) -> tuple[list[Job], list[Job]]:
         for bug in loop_entries(spec):
             def loop(spec: Any = spec, bug: Any = bug, out: Path = out) -> list[Any]:
                 path = bugzoo.write(spec, bug, out / "bugs")
-                data, seconds = _grade(spec.name, path, out / f"loop-{bug.name}.json", " or ".join(bug.caught_by))
-                return [check_loop(spec.name, bug, data, seconds)]
+                data, seconds = _grade(spec.name, path, out / f"loop-{bug.name}.json", device,
+                                       " or ".join(bug.caught_by))
+                return [check_loop(spec.name, bug, data, seconds, device)]
             lane.append(loop)
     return gpu, cpu
 
@@ -727,7 +735,7 @@ def ratios_of(name: str, record: Any) -> Ratio:
                  record.ok)
 
 
-def stability_jobs(names: list[str], runs: int, folder: Path) -> tuple[list[Job], list[Job]]:
+def stability_jobs(names: list[str], runs: int, folder: Path, device: str = "cuda") -> tuple[list[Job], list[Job]]:
     """(GPU lane, CPU lane) of ``autograder stability --device cuda --runs N`` per assignment (log in ``folder``)."""
     from . import assignment, stability
 
@@ -738,7 +746,7 @@ def stability_jobs(names: list[str], runs: int, folder: Path) -> tuple[list[Job]
         def job(name: str = name) -> list[Any]:
             with open(folder / f"stability-{name}.log", "w", encoding="utf-8") as log:
                 result = stability.stability(name, runs, busy=True, echo=lambda line: print(line, file=log, flush=True),
-                                             device="cuda")
+                                             device=device)
             return [ratios_of(name, t) for t in result.tests.values()] + [f"stability {name}: {e}"
                                                                              for e in result.errors]
         (gpu if _uses_gpu(assignment.load(name)) else cpu).append(job)
@@ -758,6 +766,8 @@ class Options:
     install_seconds: float = 0.0
     """Seconds the install took before this process started (counted against the budget)."""
     workers: int = 2
+    device: str = "cuda"
+    """``cpu``: a rehearsal of the whole run on a machine without a GPU (its CUDA tests then fail)."""
 
 
 SHARES = {"device": 0.03, "cuda tests": 0.25, "gradings": 0.37, "stability": 0.25}
@@ -768,10 +778,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _device_step(report: Report) -> None:
+def _device_step(report: Report, device: str) -> None:
     """Device name, versions and peaks (datasheet where known, measured always)."""
+    import platform
+
     import torch
 
+    if device == "cpu":
+        report.device, report.torch, report.cuda = f"cpu ({platform.machine()}), a rehearsal", torch.__version__, "none"
+        report.peaks = [measured_peak("cpu", copy_mb=64, matmul_n=512)]
+        return
     if not torch.cuda.is_available():
         raise UsageError("no CUDA device is available here: run make gpu-check on a machine with a GPU")
     report.device = torch.cuda.get_device_name(0)
@@ -804,7 +820,7 @@ def run(options: Options) -> Report:
     from . import assignment
 
     started = time.monotonic() - options.install_seconds
-    report = Report(_now(), python=sys.version.split()[0], budget_seconds=options.budget_seconds)
+    report = Report(_now(), options.device, python=sys.version.split()[0], budget_seconds=options.budget_seconds)
     if options.install_seconds:
         report.steps.append(Step("install", options.install_seconds, options.budget_seconds * 0.1))
     names = list(options.assignments) or assignment.names()
@@ -835,16 +851,17 @@ def run(options: Options) -> Report:
             report.failures.append("no CUDA test passed")
 
     def gradings() -> None:
-        _sort(run_lanes(*grading_jobs(names, options.out / "gradings"), workers=options.workers), report, references)
+        _sort(run_lanes(*grading_jobs(names, options.out / "gradings", options.device), workers=options.workers),
+              report, references)
         peak = report.peaks[0] if report.peaks else None
         for name, data in references.items():
             report.figures += figures_of(name, assignment.load(name).performance, data, peak)
 
     def stable() -> None:
-        _sort(run_lanes(*stability_jobs(names, options.runs, options.out), workers=options.workers), report,
-              references)
+        _sort(run_lanes(*stability_jobs(names, options.runs, options.out, options.device), workers=options.workers),
+              report, references)
 
-    step("device", lambda: _device_step(report))
+    step("device", lambda: _device_step(report, options.device))
     if report.device:
         step("cuda tests", cuda_tests)
         step("gradings", gradings)
@@ -874,11 +891,12 @@ def render_markdown(report: Report) -> str:
     t = report.cuda_tests
     lines += ["", "## CUDA tests", "", f"{len(t.passed)} passed, {len(t.failed)} failed, {len(t.skipped)} skipped", ""]
     lines += [f"- FAILED {f}" for f in t.failed] + [f"- skipped {s}" for s in t.skipped]
-    lines += ["", "## Gradings (--device cuda)", "", "| assignment | submission | score | performance lost | seconds | "
-              "ok | note |", "| --- | --- | ---: | ---: | ---: | --- | --- |"]
+    lines += ["", f"## Gradings (--device {report.graded_on})", "",
+              "| assignment | submission | score | performance lost | seconds | ok | note |",
+              "| --- | --- | ---: | ---: | ---: | --- | --- |"]
     lines += [f"| {g.assignment} | {g.submission} | {g.score:g} / {g.max_score:g} | {g.performance_lost:g} | "
               f"{g.seconds:.1f} | {'yes' if g.ok else 'NO'} | {g.note} |" for g in report.gradings]
-    lines += ["", "## Performance tests against their budgets (stability runs on CUDA)", "",
+    lines += ["", f"## Performance tests against their budgets (stability runs, --device {report.graded_on})", "",
               "| assignment | test | kind | runs | failed | median | worst | limit | ok |",
               "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     lines += [f"| {r.assignment} | {r.test} | {r.kind} | {r.runs} | {r.failed_runs} | {_fmt(r.median)} | "
@@ -948,6 +966,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     check.add_argument("--budget", type=_positive(float, "--budget"), default=BUDGET_SECONDS,
                        help="seconds the whole run may take, install included")
     check.add_argument("--install-seconds", type=float, default=0.0, help=argparse.SUPPRESS)
+    check.add_argument("--device", choices=["cuda", "cpu"], default="cuda",
+                       help="cpu: rehearse the whole run on a machine without a GPU (its CUDA tests then fail)")
     check.add_argument("--workers", type=_positive(int, "--workers"), default=2,
                        help="gradings run beside the GPU lane (stubs, NumPy assignments)")
     args = parser.parse_args(argv)
@@ -978,7 +998,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{version} ({path})")
             return 0
         report = run(Options(args.out, tuple(args.assignments), args.runs, args.budget, args.install_seconds,
-                             args.workers))
+                             args.workers, args.device))
     except UsageError as exc:
         print(f"gpu-check: error: {exc}", file=sys.stderr)
         return 2

@@ -251,7 +251,7 @@ def test_a_loop_entry_must_lose_performance_points_in_its_own_tests() -> None:
     slow = gpu_check.check_loop("a", bug, _results(SLOW), 1.0)
     assert slow.ok and slow.performance_lost == 10 and slow.submission == "loop: row_loop"
     fast = gpu_check.check_loop("a", bug, _results(FULL), 1.0)
-    assert not fast.ok and "loses no performance point on CUDA" in fast.note and "not caught by test_speed" in fast.note
+    assert not fast.ok and "loses no performance point on cuda" in fast.note and "not caught by test_speed" in fast.note
     other = SimpleNamespace(name="row_loop", caught_by=("test_speed", "test_other"))
     assert not gpu_check.check_loop("a", other, _results(SLOW), 1.0).ok
 
@@ -408,3 +408,53 @@ def test_run_without_a_gpu_writes_a_failed_report(tmp_path: Path, capsys: pytest
     assert any("no CUDA device is available here" in f for f in data["failures"])
     assert "report in" in capsys.readouterr().out
 
+
+
+def test_jobs_go_to_the_gpu_lane_only_when_timed_on_the_gpu(tmp_path: Path) -> None:
+    gpu, cpu = gpu_check.grading_jobs(["softmax_nll", "backprop"], tmp_path)
+    assert len(gpu) == 1 + len(loop_entries(assignment.load("softmax_nll")))  # its reference and loop entries
+    assert len(cpu) == 3  # both stubs and backprop's reference (NumPy, timed on the CPU)
+    gpu, cpu = gpu_check.stability_jobs(["softmax_nll", "backprop"], 2, tmp_path)
+    assert (len(gpu), len(cpu)) == (1, 1)
+
+
+def test_a_whole_rehearsal_files_every_result_into_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run() end to end on the CPU, with the gradings, the CUDA tests and stability replaced by fabrications."""
+    graded: list[tuple[str, str, str | None]] = []
+
+    def fake_grade(name: str, submission: Path, results: Path, device: str,
+                   select: str | None = None) -> tuple[dict[str, Any], float]:
+        graded.append((name, results.name, select))
+        tests = FULL if results.name == "reference.json" else SLOW
+        if results.name == "stub.json":
+            tests = [(n, f, 0.0, m, c) for n, f, _, m, c in FULL]
+        loop = [(n, "test_cross_entropy_speed" if f == "test_speed" else f, *rest) for n, f, *rest in tests]
+        data = _results(loop, device=device)
+        data["extra_data"]["tests"] = {"speed": {"student_ms": 1.0, "yardstick_ms": 2.0, "device": device}}
+        return data, 0.5
+
+    def fake_stability(name: str, runs: int, busy: bool, echo: Any, device: str) -> Any:
+        record = SimpleNamespace(name="speed", kind="ratio", values=[0.5, 2.5], passed=[True, True],
+                                 false_failures=0, limit=4.0, ok=name != "backprop")
+        return SimpleNamespace(tests={"speed": record}, errors=[])
+
+    monkeypatch.setattr(gpu_check, "_grade", fake_grade)
+    monkeypatch.setattr(gpu_check, "run_cuda_tests", lambda folder, timeout: CudaTests(passed=["t::a"]))
+    monkeypatch.setattr("autograder.stability.stability", fake_stability)
+    report = gpu_check.run(gpu_check.Options(tmp_path, ("softmax_nll", "backprop"), runs=2, device="cpu"))
+    assert [s.name for s in report.steps] == ["device", "cuda tests", "gradings", "stability"]
+    assert sorted(r for _, r, _ in graded) == sorted(
+        ["reference.json", "stub.json", "reference.json", "stub.json", "loop-cross_entropy_row_loop.json",
+         "loop-backward_row_loop.json"])
+    assert ("softmax_nll", "loop-backward_row_loop.json", "test_cross_entropy_backward_speed") in graded
+    by_submission = {(g.assignment, g.submission): g for g in report.gradings}
+    assert by_submission[("softmax_nll", "reference")].ok and by_submission[("backprop", "stub")].ok
+    # the fabricated loop results fail test_cross_entropy_speed, not the backward test it is meant for
+    assert by_submission[("softmax_nll", "loop: cross_entropy_row_loop")].ok
+    assert not by_submission[("softmax_nll", "loop: backward_row_loop")].ok
+    assert [(r.assignment, r.median, r.worst, r.ok) for r in report.ratios] == [
+        ("softmax_nll", 1.5, 2.5, True), ("backprop", 1.5, 2.5, False)]
+    assert [f.assignment for f in report.figures] == ["softmax_nll"] and report.figures[0].unit == "GB/s"
+    assert any("backward_row_loop" in f for f in report.failures)
+    assert any(f.startswith("backprop stability speed") for f in report.failures)
+    assert json.loads((tmp_path / "gpu-check.json").read_text(encoding="utf-8"))["graded_on"] == "cpu"
