@@ -25,7 +25,9 @@ def test_reference_full_marks_on_cuda(grade, name):
     spec = assignment.load(name)
     graded = grade(spec.solution_file.parent, name, device="cuda")
     assert graded.score == 100 and graded.extra["device"].startswith("cuda")
-    assert all(v["device"].startswith("cuda") for v in graded.extra["tests"].values())
+    # every timed record (scaling and deep-graph records of backprop carry no device) ran on CUDA
+    timed = [v["device"] for v in graded.extra["tests"].values() if "device" in v]
+    assert timed and all(d.startswith("cuda") for d in timed)
 
 
 def test_auto_device_falls_back_to_cpu_without_cuda():
