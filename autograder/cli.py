@@ -157,9 +157,9 @@ def verify(assignments: tuple[str, ...], workers: int) -> None:
 @click.option("--runs", type=click.IntRange(min=1), default=20, show_default=True,
               help="gradings of the reference's performance tests")
 @click.option("--busy/--no-busy", default=True, show_default=True, help="keep another core busy during each run")
-@click.option("--device", type=DEVICE, default="auto", show_default=True)
+@click.option("--device", type=DEVICE, default="auto", show_default=True, help=DEVICE_HELP)
 def stability(assignments: tuple[str, ...], runs: int, busy: bool, device: str) -> None:
-    """P2 check: the reference passes every performance test in every run, with a 2x margin."""
+    """Check the reference passes every performance test in every run, with a 2x margin."""
     from . import assignment as assignment_mod
     from .grading import resolve_device
     from .stability import stability as run

@@ -1,4 +1,4 @@
-"""Performance tests on the trusted side (SPEC section 5): measure, then judge a ratio.
+"""Performance tests on the trusted side: measure, then judge a ratio.
 
 The student's function runs in the worker as whole requests of ``k`` calls; before each
 call one input element is nudged in place, so no answer can be memoised, and the output of

@@ -1,6 +1,6 @@
 """The sandboxed worker process: isolation, resource limits, framed I/O with deadlines.
 
-Levels (SPEC S7), best first: ``bubblewrap`` (all namespaces, read-only runtime, only the
+Levels, best first: ``bubblewrap`` (all namespaces, read-only runtime, only the
 submission and the probe code visible, no network); ``user`` (root without namespaces, as in
 Gradescope's container: a sandbox uid of its own per worker, no supplementary groups, see
 ``user_slots``); ``plain`` (a subprocess with rlimits and a loud warning). Every level gets

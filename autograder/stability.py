@@ -1,9 +1,10 @@
-"""``autograder stability``: the reference's performance verdicts under load (SPEC P2).
+"""``autograder stability``: the reference's performance verdicts under load.
 
 Grades the reference solution's performance tests ``runs`` times, one grading at a time,
 each while a busy loop holds another core, and reports per test: how many runs failed
-(false failures), and the worst ratio (or scaling exponent) against its budget. P2 asks for
-0 false failures and at least a 2x margin on every speed ratio.
+(false failures), and the worst ratio (or scaling exponent) against its budget. The goal:
+0 false failures in 20 runs with the other core busy, and at least a 2x margin on every
+speed ratio.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .verification import grade_subprocess
 __all__ = ["MARGIN", "Stability", "TestRecord", "busy_core", "stability"]
 
 MARGIN = 2.0
-"""P2: the reference's speed ratio times this stays within the budget."""
+"""The reference's speed ratio times this stays within the budget (a 2x margin)."""
 
 
 @dataclass
@@ -50,7 +51,7 @@ class TestRecord:
 
     @property
     def ok(self) -> bool:
-        """No failed run; speed ratios keep the P2 margin in every run."""
+        """No failed run; speed ratios keep the 2x margin in every run."""
         if self.false_failures or not self.passed or (self.kind != "status" and not self.values):
             return False
         return self.kind != "ratio" or self.worst * MARGIN <= self.limit
@@ -106,7 +107,7 @@ class Stability:
 
 @contextmanager
 def busy_core() -> Iterator[subprocess.Popen[bytes]]:
-    """A busy loop on another core for the duration (P2: 'with the other core busy')."""
+    """A busy loop on another core for the duration: the verdicts must hold with the other core busy."""
     proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         yield proc

@@ -2,7 +2,7 @@
 
 Inputs are drawn fresh per run from the grader's seed; expected values come from PyTorch
 (F.scaled_dot_product_attention, math backend, and torch.autograd) in float64 on the trusted
-side and are never shown in feedback. SPEC pins zeros (and zero gradients) for a query with
+side and are never shown in feedback. The handout pins zeros (and zero gradients) for a query with
 no allowed key; the oracle builds that itself (those rows are attended unmasked, then zeroed),
 so it does not depend on how a PyTorch backend treats such rows.
 Per task: scaled_dot_product_attention 23, sdpa_backward 20, multi_head_attention 17.

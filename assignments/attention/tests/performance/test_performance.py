@@ -1,4 +1,4 @@
-"""Performance tests for attention (10 points), SPEC section 5.
+"""Performance tests for attention (10 points).
 
 The student's scaled_dot_product_attention (forward) and a training step (the forward, then
 sdpa_backward) are timed in the worker, clocked by the grader, against PyTorch's

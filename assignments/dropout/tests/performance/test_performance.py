@@ -1,4 +1,4 @@
-"""Performance test for dropout (10 points), SPEC section 5.
+"""Performance test for dropout (10 points).
 
 One training step, the student's dropout_forward then dropout_backward, is timed in the
 worker, clocked by the grader, against PyTorch's own kernels (torch.native_dropout and its

@@ -1,4 +1,4 @@
-"""Performance test for initialization (10 points), SPEC section 5.
+"""Performance test for initialization (10 points).
 
 The student's kaiming_normal_ is timed in the worker, clocked by the grader, against PyTorch's
 torch.nn.init.kaiming_normal_ run by the grader on the same tensor and device, in alternating

@@ -1,4 +1,4 @@
-"""Performance tests for optim (10 points), SPEC section 5.
+"""Performance tests for optim (10 points).
 
 Speed: the student's Adam and SGD (momentum) each build an optimizer over 200 tensors of
 10.0M float32 parameters and take two steps (probe ``adam_step`` / ``sgd_step``), timed in the

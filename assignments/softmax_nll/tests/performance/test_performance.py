@@ -1,4 +1,4 @@
-"""Performance tests for softmax_nll (10 points), SPEC section 5.
+"""Performance tests for softmax_nll (10 points).
 
 The student's cross_entropy (forward) and cross_entropy_backward are timed in the worker,
 clocked by the grader, against PyTorch's F.cross_entropy (forward; forward + autograd
