@@ -1,8 +1,10 @@
 """The bug zoo: known-wrong variants of a reference solution that the tests must catch.
 
 ``assignments/<a>/bugzoo/zoo.toml`` lists each bug with a one-line reason, the tests
-meant to catch it, and edits (exact ``old`` -> ``new`` text) applied to the reference with
-its solution markers removed. Edits keep every entry in step with the reference: an edit
+meant to catch it, optionally its exact ``score`` (a slow but correct entry declares full
+marks minus the scale and performance tests it cannot finish; ``verify`` checks it), and
+edits (exact ``old`` -> ``new`` text) applied to the reference with its solution markers
+removed. Edits keep every entry in step with the reference: an edit
 that no longer applies is an AuthoringError naming the entry.
 """
 
@@ -33,6 +35,8 @@ class Bug:
     caught_by: tuple[str, ...]
     """Test function names that must fail for this bug."""
     edits: tuple[tuple[str, str], ...]
+    score: float | None = None
+    """The exact score this entry must get, if declared (slow but correct entries)."""
 
 
 def entries(spec: Assignment) -> list[Bug]:
@@ -50,9 +54,11 @@ def entries(spec: Assignment) -> list[Bug]:
                 reason=str(raw["reason"]),
                 caught_by=tuple(str(t) for t in raw["caught_by"]),
                 edits=tuple((str(e["old"]), str(e["new"])) for e in raw["edit"]),
+                score=float(raw["score"]) if "score" in raw else None,
             )
-        except (KeyError, TypeError) as exc:
-            raise AuthoringError(where, f"needs name, reason, caught_by and [[bug.edit]] old/new ({exc})") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AuthoringError(where, f"needs name, reason, caught_by and [[bug.edit]] old/new; score, if given, "
+                                        f"a number ({exc})") from None
         if not bug.caught_by or not bug.edits:
             raise AuthoringError(where, "caught_by and edits must not be empty")
         bugs.append(bug)

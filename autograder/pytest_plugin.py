@@ -30,7 +30,7 @@ from . import compare, performance, static_checks
 from .assignment import Assignment, load_folder
 from .errors import AuthoringError, CheckFailed, SubmissionError
 from .results import TestResult
-from .student import LocalTransport, Student, local_config
+from .student import SIZE_CLASSES, LocalTransport, Student, local_config, running_test
 
 CATEGORIES = ("public", "hidden", "performance")
 GRADER_ERROR_OUTPUT = ("The grader hit an internal error in this test. This is not your fault; "
@@ -74,6 +74,8 @@ class _Meta:
     tags: list[str]
     hide_errors: str | None
     name: str
+    size: str = "small"
+    """``small``, ``scale`` or ``performance`` (``@graded(size=...)``): tests run in this order."""
 
 
 CONTEXT = pytest.StashKey[GradingContext]()
@@ -260,6 +262,7 @@ def _meta(item: pytest.Item, a: Assignment, index: int) -> _Meta | None:
         tags=list(dict.fromkeys(tags + tasks)),
         hide_errors=getattr(fn, "__hide_errors__", None),
         name=name,
+        size=str(getattr(fn, "__size__", "performance" if category == "performance" else "small")),
     )
 
 
@@ -276,9 +279,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"assignment authoring error: {exc}") from None
         if meta is not None:
             item.stash[META] = meta
+    # small tests first, then scale, then performance (stable: file order within a class)
+    items.sort(key=lambda item: SIZE_CLASSES.index(item.stash[META].size) if META in item.stash else 0)
 
 
 # --------------------------------------------------------------------------- running
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """The student's calls know the size class of the test they belong to (a timeout's reach)."""
+    meta = item.stash.get(META, None)
+    with running_test(meta.size if meta is not None else "small", meta.name if meta is not None else item.name):
+        return (yield)
+
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Any:

@@ -8,12 +8,14 @@ values cross the same plain-data encoding, so a test behaves identically in both
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import ctypes
 import math
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -27,6 +29,23 @@ from .worker.serve import Dispatcher, WorkerConfig
 
 if TYPE_CHECKING:  # the sandbox is Linux-only grading code: local mode (any OS) never imports it
     from .sandbox import Stage, Worker
+
+SIZE_CLASSES = ("small", "scale", "performance")
+"""A test's size class (``@graded(size=...)``), in the order tests run: a timeout refuses later calls of
+that function only in tests of the same or a larger class."""
+SLOW_HINT = ("it is correct on smaller inputs but too slow on large ones: look for a scan of a list inside a loop "
+             "(`x in a_list`), or a Python loop over rows or elements that should be vectorized.")
+_running: contextvars.ContextVar[tuple[int, str]] = contextvars.ContextVar("running_test", default=(0, ""))
+
+
+@contextlib.contextmanager
+def running_test(size: str, title: str) -> Iterator[None]:
+    """Within the block, calls belong to a test of this size class (``small``, ``scale``, ``performance``)."""
+    token = _running.set((SIZE_CLASSES.index(size), title))
+    try:
+        yield
+    finally:
+        _running.reset(token)
 
 __all__ = ["LocalTransport", "Outcome", "SandboxTransport", "Student", "StudentError", "TimedRun"]
 
@@ -236,6 +255,8 @@ class Student:
         self.device = device
         self.timed_out: dict[str, str] = {}
         """Function name -> the message of its first timeout; later calls fail fast (same verdict, no wait)."""
+        self.timed_out_in: dict[str, tuple[int, str]] = {}
+        """Function name -> (size class, title) of the test whose call timed out; absent: a small test."""
 
     # ------------------------------------------------------------------ calls
     def call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
@@ -322,9 +343,15 @@ class Student:
 
     def _check_static(self, fn: str) -> None:
         """Fail at once if the file does not parse, ``fn`` reaches a banned API, or ``fn`` already hung."""
-        if fn in self.timed_out:
-            raise CheckFailed(f"{fn} was not run again: an earlier call {self.timed_out[fn]}",
-                              "look for an infinite loop, or a Python loop over elements that should be vectorized.")
+        strike, title = self.timed_out_in.get(fn, (0, ""))
+        if fn in self.timed_out and _running.get()[0] >= strike:
+            if strike == 0:
+                raise CheckFailed(f"{fn} was not run again: an earlier call {self.timed_out[fn]}",
+                                  "look for an infinite loop, or a Python loop over elements that should be "
+                                  "vectorized.")
+            raise CheckFailed(f"not run: {fn} did not finish within the time limit in the earlier test \"{title}\", "
+                              f"so it is not run again on inputs that large; every test on smaller inputs ran it "
+                              f"as usual", SLOW_HINT)
         blocker = self.report.blocker(fn)
         if blocker is not None:
             raise CheckFailed(*blocker)
@@ -347,7 +374,9 @@ class Student:
         except WorkerCrash as crash:
             if crash.timed_out:
                 for name in [fn] if fn else header.get("uses", []):
-                    self.timed_out.setdefault(name, f"did not finish within the time limit ({what})")
+                    if name not in self.timed_out or _running.get()[0] < self.timed_out_in.get(name, (0, ""))[0]:
+                        self.timed_out[name] = f"did not finish within the time limit ({what})"
+                        self.timed_out_in[name] = _running.get()
             raise CheckFailed(f"{what}: {crash.problem}", crash.hint) from None
         head = reply.header
         if "grader_error" in head:

@@ -9,6 +9,12 @@ test file is in (``public``, ``hidden`` or ``performance``), and the task marker
 performance test, a test spanning tasks) names its task(s) with ``task=``, or ``task=PER_CASE``
 when its parametrized cases carry the task marks themselves.
 
+``size=`` is the test's size class: ``small`` (the default in tests/public and tests/hidden),
+``scale`` (inputs a correct but slow algorithm may not finish: it also gets the tag ``scale``) or
+``performance`` (the only class, and the default, in tests/performance). Tests run small first,
+then scale, then performance; a call that times out refuses later calls of that function only
+in tests of the same or a larger class, so a slow but correct function keeps its small tests.
+
 The rest is re-exported from the modules that own it, so tests need no other import from
 this package: comparisons (``compare``), timed tests (``performance``), the student handle's
 types (``student``, ``worker.protocol``), the errors a test may raise or catch, shared
@@ -32,7 +38,7 @@ from .compare import DEFAULT_TOLERANCES, describe, expect_close, expect_equal, e
 from .errors import AuthoringError, CheckFailed
 from .performance import scaling_test, speed_test, yardsticks
 from .pytest_plugin import CATEGORIES, Credit
-from .student import Outcome, Student
+from .student import SIZE_CLASSES, Outcome, Student
 from .worker.protocol import GeneratorSpec, Opaque, Origin, origin_of
 
 __all__ = [
@@ -79,9 +85,9 @@ def property_settings(max_examples: int) -> settings:
                     phases=(Phase.explicit, Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck))
 
 
-def graded(number: str, points: float, *, task: str | Sequence[str] | None = None, visibility: str | None = None,
-           hide_errors: str | None = None) -> Callable[[Test], Test]:
-    """Mark a test as graded: its number, its points, and (derived unless given) its task and tag."""
+def graded(number: str, points: float, *, task: str | Sequence[str] | None = None, size: str | None = None,
+           visibility: str | None = None, hide_errors: str | None = None) -> Callable[[Test], Test]:
+    """Mark a test as graded: its number, its points, and (derived unless given) its task, tag and size class."""
     test_file = Path(sys._getframe(1).f_globals.get("__file__") or "")
 
     def apply(fn: Test) -> Test:
@@ -89,7 +95,9 @@ def graded(number: str, points: float, *, task: str | Sequence[str] | None = Non
         category, tasks = _metadata(test_file, number, task, where)
         fn = gradescope.weight(points)(fn)
         fn = gradescope.number(number)(fn)
-        fn = gradescope.tags(category)(fn)
+        size_class = _size(category, size, where)
+        fn = gradescope.tags(category, "scale")(fn) if size_class == "scale" else gradescope.tags(category)(fn)
+        fn.__size__ = size_class  # type: ignore[attr-defined]
         if visibility is not None:
             fn = gradescope.visibility(visibility)(fn)
         if hide_errors is not None:
@@ -118,6 +126,18 @@ def _metadata(test_file: Path, number: str, task: str | Sequence[str] | None, wh
         raise AuthoringError(where, f"task={task!r} is not a task of {folder / 'assignment.toml'} (tasks: "
                                     f"{', '.join(tasks)}; or task=PER_CASE)")
     return category, named
+
+
+def _size(category: str, size: str | None, where: str) -> str:
+    """The size class: ``performance`` exactly for tests/performance, else ``small`` unless ``scale`` is given."""
+    default = "performance" if category == "performance" else "small"
+    if size is None or size == default:
+        return default
+    if size == "scale" and category != "performance":
+        return size
+    allowed = "performance" if category == "performance" else "small or scale"
+    raise AuthoringError(where, f"size={size!r}: a test in tests/{category}/ has size {allowed} "
+                                f"(size classes: {', '.join(SIZE_CLASSES)})")
 
 
 def _assignment_folder(test_file: Path, where: str) -> Path:

@@ -1,7 +1,8 @@
 """``autograder verify``: the instructor's self-check of an assignment.
 
 Reference scores full marks; the stub scores 0 without a grader error; every bug-zoo
-entry loses points and fails the tests written for it; the student template is in sync;
+entry loses points and fails the tests written for it (an entry that declares its ``score``, a slow but
+correct one, scores exactly that); the student template is in sync;
 the public tests pass on the reference under plain ``pytest`` (local mode); the student
 zip leaks nothing (``leaks``); the points add up as assignment.toml plans. Each grading
 runs as its own ``autograder grade`` process, exactly as a TA would run it.
@@ -138,16 +139,17 @@ def _stub_check(data: dict[str, Any]) -> Check:
 
 
 def _bug_check(bug: bugzoo.Bug, data: dict[str, Any]) -> Check:
-    """The bug loses points and each test meant to catch it fails."""
+    """The bug loses points (exactly its declared score, if any) and each test meant to catch it fails."""
     functions = _test_functions(data)
     failed_fns = {functions.get(n, n) for n in _failed(data)}
     missed = [t for t in bug.caught_by if t not in failed_fns]
     score, top = float(data.get("score", 0)), _max(data)
     errors = _grader_errors(data)
-    ok = score < top and not missed and not errors
+    wrong = bug.score is not None and abs(score - bug.score) > 1e-6
+    ok = score < top and not missed and not errors and not wrong
     note = bug.reason if ok else "; ".join(
         ([f"not caught by {', '.join(missed)}"] if missed else []) + (["scores full marks"] if score >= top else [])
-        + errors[:3])
+        + ([f"scores {score:g}, zoo.toml declares score = {bug.score:g}"] if wrong else []) + errors[:3])
     return Check(f"bug: {bug.name}", score, top, ok, note)
 
 

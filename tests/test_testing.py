@@ -42,6 +42,7 @@ def demo_markers(pytestconfig: pytest.Config) -> None:
 
 def load_tests(root: Path, folder: str, body: str) -> ModuleType:
     """Write ``body`` as tests/<folder>/test_demo.py of an assignment in ``root`` and import it."""
+    root.mkdir(parents=True, exist_ok=True)
     (root / "assignment.toml").write_text(TOML)
     path = root / "tests" / folder / "test_demo.py"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +94,33 @@ def test_explicit_tasks_keep_their_order_and_per_case_adds_none(tmp_path):
     # as two stacked @pytest.mark lines: halve on top, so pytest sees double first
     assert marks(module.test_two) == ["double", "halve"]
     assert marks(module.test_cases) == ["parametrize"]
+
+
+def test_size_class_defaults_by_folder_and_scale_adds_its_tag(tmp_path):
+    hidden = load_tests(tmp_path / "a", "hidden", '''
+        @graded("1.1", points=1)
+        def test_small():
+            pass
+
+        @graded("1.2", points=1, size="scale")
+        def test_chain():
+            pass
+    ''')
+    assert (hidden.test_small.__size__, hidden.test_small.__tags__) == ("small", ("hidden",))
+    assert (hidden.test_chain.__size__, hidden.test_chain.__tags__) == ("scale", ("hidden", "scale"))
+    timed = load_tests(tmp_path / "b", "performance", '@graded("1.1", points=1)\ndef test_speed():\n    pass\n')
+    assert (timed.test_speed.__size__, timed.test_speed.__tags__) == ("performance", ("performance",))
+
+
+@pytest.mark.parametrize("folder,size,problem", [
+    ("public", "performance", "size='performance': a test in tests/public/ has size small or scale"),
+    ("hidden", "huge", "size='huge': a test in tests/hidden/ has size small or scale"),
+    ("performance", "scale", "size='scale': a test in tests/performance/ has size performance"),
+])
+def test_a_size_class_that_does_not_fit_the_folder_is_refused(tmp_path, folder, size, problem):
+    with pytest.raises(AuthoringError) as caught:
+        load_tests(tmp_path, folder, f'@graded("1.1", points=1, size="{size}")\ndef test_wrong():\n    pass\n')
+    assert "test_demo.py::test_wrong" in str(caught.value) and problem in str(caught.value)
 
 
 def test_visibility_and_hide_errors_pass_through(tmp_path):
@@ -166,7 +194,7 @@ def test_graded_tests_run_and_select_by_task_in_a_student_folder(tmp_path):
 # --------------------------------------------------------------------------- the module's surface
 
 IMPLEMENTATION = {"annotations", "Any", "Callable", "Sequence", "Path", "TypeVar", "Test", "settings", "HealthCheck",
-                  "Phase", "load_folder", "CATEGORIES"}
+                  "Phase", "load_folder", "CATEGORIES", "SIZE_CLASSES"}
 """Names autograder.testing uses itself and does not offer to test authors."""
 
 

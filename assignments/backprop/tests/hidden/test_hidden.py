@@ -493,7 +493,7 @@ def test_topological_sort_cycles(student, np_rng, case):
                   "mark nodes grey while they are on the DFS stack; a grey parent means a cycle: raise ValueError.")
 
 
-@graded("4.13", points=2.5)
+@graded("4.13", points=2.5, size="scale")
 def test_topological_sort_deep_skip_chain(student, np_rng):
     """a chain 5,000 nodes deep with random skip connections, under the default recursion limit"""
     depth = 5000
@@ -642,7 +642,7 @@ def test_backward_grads_are_fresh_arrays(student, np_rng):
         fail("backward(y, grad)", "modified its grad argument", "never write into grad.")
 
 
-@graded("5.18", points=1)
+@graded("5.18", points=1, size="scale")
 def test_backward_deep_chain(student, np_rng):
     """backward through a chain 5,000 nodes deep, under the default recursion limit"""
     coefs = [float(v) for v in np_rng.uniform(0.999, 1.001, 5000)]

@@ -409,7 +409,7 @@ def test_topological_sort_cycle(student, rng):
              "raise ValueError for a cycle.")
 
 
-@graded("4.5", points=1.5)
+@graded("4.5", points=1.5, size="scale")
 def test_topological_sort_deep_chain(student, rng):
     """a chain 2,000 nodes deep (more than Python's recursion limit of 1000) is sorted without recursion"""
     graph = chain(2000, (2,), [1.0] * 2000, randn(rng, 2))

@@ -302,7 +302,7 @@ def _trace(series: list[float]) -> str:
     return ", ".join(f"layer {i + 1}: {series[i]:.3g}" for i in (0, 9, 19, 29, 39, 49))
 
 
-@graded("6.3", points=3)
+@graded("6.3", points=3, size="scale")
 def test_experiment_he_init_keeps_relu_activations_stable(student, rng):
     """experiment: through a 50-layer ReLU MLP (width 256) with He init the mean square activation stays O(1)
 
@@ -323,7 +323,7 @@ def test_experiment_he_init_keeps_relu_activations_stable(student, rng):
              "std = sqrt(2) / sqrt(fan_in): relu halves the second moment, the gain sqrt(2) restores it.")
 
 
-@graded("6.4", points=2)
+@graded("6.4", points=2, size="scale")
 def test_experiment_small_init_collapses(student, rng):
     """experiment: the same MLP with a too-small init (gain 1, std 1/sqrt(fan_in)) collapses below 1e-6
 
