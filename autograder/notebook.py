@@ -8,6 +8,7 @@ unzipped student zip; ``html`` renders an executed notebook with nbconvert for s
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import tempfile
 import time
@@ -28,10 +29,20 @@ TIMEOUT = 120
 """Seconds one cell may run when a notebook is executed headless."""
 
 
+TOOLS = ("jupytext", "nbformat", "nbclient", "nbconvert", "ipykernel")
+"""The notebook tools release needs (the ``dev`` extra); grading needs none of them."""
+
+
 def source_file(spec: Assignment) -> Path | None:
-    """The assignment's notebook source, or None if it has none."""
+    """The assignment's notebook source, or None if it has none; AuthoringError if the tools are missing."""
     path = spec.folder / SOURCE
-    return path if path.is_file() else None
+    if not path.is_file():
+        return None
+    missing = [tool for tool in TOOLS if importlib.util.find_spec(tool) is None]
+    if missing:
+        raise AuthoringError(str(path), f"releasing a notebook needs {', '.join(missing)}: "
+                                        "pip install -e '.[dev]'")
+    return path
 
 
 def student_notebook(path: Path) -> bytes:
