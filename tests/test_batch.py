@@ -219,7 +219,8 @@ def test_exit_codes_of_grade_map_to_statuses(code, data, status):
     (["grade-batch", "softmax_nll", ".", "--out", "o", "--workers", "0"], "--workers 0: must be at least 1"),
     (["grade-batch", "softmax_nll", ".", "--out", "o", "--workers", "1", "--scheduler", "tcp://x:1"],
      "--workers applies to the local cluster only"),
-    (["grade-batch", "softmax_nll", ".", "--out", "o", "--isolation", "none"], "--isolation 'none' is not one of"),
+    (["grade-batch", "softmax_nll", ".", "--out", "o", "--isolation", "none"],
+     "Invalid value for '--isolation': 'none' is not one of 'auto', 'bubblewrap', 'user', 'plain'."),
     (["grade-batch", "softmax_nll", "."], "Missing option '--out'"),
 ])
 def test_usage_errors_exit_2_with_one_line(args, needle, tmp_path):
