@@ -9,6 +9,7 @@ unzipped student zip; ``html`` renders an executed notebook with nbconvert for s
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import tempfile
 import time
@@ -27,6 +28,9 @@ SOURCE = "notebook.py"
 KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 TIMEOUT = 120
 """Seconds one cell may run when a notebook is executed headless."""
+THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""The headless kernel's environment: one intra-op thread, since torch's spinning threads run
+many times slower on a busy machine (release and CI); a student's own Jupyter is unaffected."""
 
 
 TOOLS = ("jupytext", "nbformat", "nbclient", "nbconvert", "ipykernel")
@@ -91,7 +95,7 @@ def execute(ipynb: Path, timeout: float = TIMEOUT) -> Run:
     start = time.perf_counter()
     error = None
     try:
-        client.execute()
+        client.execute(env={**os.environ, **THREADS})
     except CellExecutionError as e:
         error = f"{e.ename}: {e.evalue}"
     return Run(nb, error, time.perf_counter() - start)
