@@ -75,13 +75,16 @@ cases = {
     "padding mask": {"attn_mask": padding},
     "is_causal=True": {"is_causal": True},
 }
+maps = {}
+for name, kwargs in cases.items():
+    maps[name] = attention.scaled_dot_product_attention(x, x, values, **kwargs).cpu()
+    reference = F.scaled_dot_product_attention(x, x, values, **kwargs).cpu()
+    print(f"{name:<15} rows sum to {maps[name].sum(-1).min().item():.4f}..{maps[name].sum(-1).max().item():.4f}, "
+          f"largest difference from F.scaled_dot_product_attention {(maps[name] - reference).abs().max().item():.1e}")
+
 fig, axes = plt.subplots(1, 3, figsize=(16, 5.5), layout="constrained")
-for ax, (name, kwargs) in zip(axes, cases.items()):
-    weights = attention.scaled_dot_product_attention(x, x, values, **kwargs)
-    reference = F.scaled_dot_product_attention(x, x, values, **kwargs)
-    print(f"{name:<15} rows sum to {weights.sum(-1).min().item():.4f}..{weights.sum(-1).max().item():.4f}, "
-          f"largest difference from F.scaled_dot_product_attention {(weights - reference).abs().max().item():.1e}")
-    image = ax.imshow(weights.cpu(), cmap="viridis", vmin=0, vmax=1)
+for ax, (name, weights) in zip(axes, maps.items()):
+    image = ax.imshow(weights, cmap="viridis", vmin=0, vmax=1)
     ax.set_xticks(range(S), tokens, rotation=45)
     ax.set_yticks(range(S), tokens)
     ax.set_xlabel("key")
