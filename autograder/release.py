@@ -49,7 +49,6 @@ PACKAGE = Path(__file__).resolve().parent
 FILES = PACKAGE / "release_files"
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache", ".DS_Store"}
 SKIP_SUFFIXES = (".pyc", ".pyo")
-GRADER_ONLY = "# grader only"
 LOCAL_ENTRY = ("autograder.pytest_plugin",)
 """Modules local mode loads by name; everything they import is found from here."""
 
@@ -150,11 +149,8 @@ def _template(name: str, **values: str) -> bytes:
 
 
 def requirements(student: bool) -> bytes:
-    """The pinned requirements; the student's copy leaves out what only the grader needs."""
-    lines = (FILES / "requirements.txt").read_text(encoding="utf-8").splitlines(keepends=True)
-    if student:
-        lines = [line for line in lines if GRADER_ONLY not in line]
-    return "".join(line.replace(f"  {GRADER_ONLY}", "") for line in lines).encode("utf-8")
+    """The pinned requirements.txt of the student zip (tests and notebook) or of the autograder zip."""
+    return (FILES / f"requirements-{'student' if student else 'autograder'}.txt").read_bytes()
 
 
 # --------------------------------------------------------------------------- contents
