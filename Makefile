@@ -2,9 +2,12 @@
 # example submissions; `make test` runs the whole test suite (what CI runs).
 PYTHON ?= python3
 VENV ?= .venv
-# CPU wheel by default; GPU users: make TORCH_SPEC='torch==2.13.0' TORCH_INDEX=<your CUDA index> setup
+# torch comes from PyTorch's CPU index by default (the CPU wheel; PyPI's Linux torch is the CUDA
+# build, about 2.5 GB with its nvidia packages). Where that index cannot be reached within 5 s,
+# setup says so and takes torch from the default index instead. GPU users pick their build:
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cu126   (or TORCH_INDEX= for PyPI's default)
 TORCH_SPEC ?= torch==2.13.0
-TORCH_INDEX ?=
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PYTEST_WORKERS ?= 2
 BIN := $(VENV)/bin
 
@@ -14,13 +17,21 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	@if [ -n "$(TORCH_INDEX)" ] && $(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' \
+	    "$(TORCH_INDEX)/torch/" >/dev/null 2>&1; then \
+	    echo "setup: $(TORCH_SPEC) from $(TORCH_INDEX)"; \
+	    $(BIN)/pip install -q "$(TORCH_SPEC)" --index-url "$(TORCH_INDEX)"; \
+	else \
+	    echo "setup: $(if $(TORCH_INDEX),$(TORCH_INDEX) not reachable: ,)$(TORCH_SPEC) from the default index"; \
+	    $(BIN)/pip install -q "$(TORCH_SPEC)"; \
+	fi
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $@
 
-# Grade the reference, the stub and every bug-zoo entry of each assignment; print the score table.
+# Grade a few example submissions per assignment (examples/demo.toml) with grade-batch; print the
+# score table and where each batch's gradebook.csv and summary.html are (examples-out/).
 demo: setup
-	$(BIN)/autograder verify
+	$(BIN)/python examples/demo.py
 
 # The whole suite: lint, types, templates in sync, then pytest (exit code 5, "no tests", is a failure).
 test: setup check
@@ -30,7 +41,7 @@ test: setup check
 check: lint typecheck templates
 
 lint: setup
-	$(BIN)/ruff check autograder tests assignments solutions
+	$(BIN)/ruff check autograder tests assignments solutions examples
 
 typecheck: setup
 	$(BIN)/mypy
@@ -38,7 +49,9 @@ typecheck: setup
 templates: setup
 	$(BIN)/autograder build-templates --check
 
-verify: demo
+# The full self-check: reference 100, stub 0, every bug-zoo entry caught (about 20 minutes on 2 cores).
+verify: setup
+	$(BIN)/autograder verify
 
 # The CUDA path on a real GPU (README "GPU"). On a machine with internet:
 #   make gpu-wheels WHEELS=dir [GPU_PYTHON_VERSION=3.12] [GPU_GLIBC=2.28]
@@ -57,4 +70,4 @@ gpu-check:
 	GPU_PYTHON=$(GPU_PYTHON) scripts/gpu_check.sh $(WHEELS) $(GPU_CHECK_OUT)
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build examples-out *.egg-info
