@@ -192,7 +192,7 @@ for node in order:
 fig, ax = plt.subplots(figsize=(8, 3.5))
 for node in order:
     for parent in node.parents:
-        bend = 0.15 if where[id(node)] - where[id(parent)] < 2 else 0.3  # long arrows bend around nodes
+        bend = 0.4 if where[id(node)] - where[id(parent)] == 2 else 0.15  # bend around a node skipped over
         ax.annotate("", xy=(where[id(node)], height[id(node)]), xytext=(where[id(parent)], height[id(parent)]),
                     arrowprops={"arrowstyle": "->", "color": "gray", "shrinkA": 14, "shrinkB": 14,
                                 "connectionstyle": f"arc3,rad={bend}"})
