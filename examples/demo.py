@@ -1,10 +1,11 @@
 """``make demo``: grade a few example submissions per assignment and show what each one shows.
 
 The submissions listed in ``examples/demo.toml`` are laid out as a class folder per assignment
-under ``examples-out/<a>/submissions/`` and graded by ``autograder grade-batch`` itself (each
-grading is a real ``autograder grade`` in the sandbox), which writes ``gradebook.csv`` and
-``summary.html`` under ``examples-out/<a>/graded/``. Then one table: each submission's score, whether it
-is the expected one, and what the submission shows. Exit status 1 if any score is not as expected.
+under ``examples-out/<a>/submissions/`` and graded by ``autograder grade-batch`` itself, every
+batch on one local Dask cluster (each grading is a real ``autograder grade`` in the sandbox);
+each batch writes ``gradebook.csv`` and ``summary.html`` under ``examples-out/<a>/graded/``.
+Then one table: each submission's score, whether it is the expected one, and what it shows.
+Exit status 1 if any score is not as expected.
 
     python examples/demo.py [--out examples-out] [--workers 2] [assignment ...]
 """
@@ -12,11 +13,14 @@ is the expected one, and what the submission shows. Exit status 1 if any score i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +98,27 @@ def as_expected(example: Example, result: tuple[float, float] | None) -> bool:
     return got >= top - 1e-9 if example.expect == "full" else got < top - 1e-9
 
 
+def grade_batch(name: str, entries: list[Example], out: Path, scheduler: str) -> subprocess.Popen[bytes]:
+    """Start ``autograder grade-batch`` on one assignment's examples, its output to ``<out>/<a>/grade-batch.log``."""
+    subs, graded = out / name / "submissions", out / name / "graded"
+    lay_out(name, entries, subs)
+    shutil.rmtree(graded, ignore_errors=True)  # grade afresh: a rerun would skip unchanged submissions
+    with (out / name / "grade-batch.log").open("wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "autograder", "grade-batch", name, str(subs), "--out",
+                                 str(graded), "--scheduler", scheduler, "--seed", str(SEED)],
+                                stdout=log, stderr=subprocess.STDOUT)
+
+
+@contextlib.contextmanager
+def cluster(workers: int) -> Iterator[str]:
+    """A local Dask cluster of single-thread worker processes, as grade-batch starts; yields its address."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.CRITICAL) as local:
+        yield str(local.scheduler_address)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Grade the examples, print the table; 1 if a score is not the expected one."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -104,16 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     todo = [e for e in examples() if not args.assignments or e.assignment in args.assignments]
     names = list(dict.fromkeys(e.assignment for e in todo))
     start = time.monotonic()
-    rows: list[tuple[Example, tuple[float, float] | None]] = []
-    for name in names:
-        entries = [e for e in todo if e.assignment == name]
-        subs, graded = args.out / name / "submissions", args.out / name / "graded"
-        lay_out(name, entries, subs)
-        shutil.rmtree(graded, ignore_errors=True)  # grade afresh: a rerun would skip unchanged submissions
-        print(f"== {name}: grading {len(entries)} submission(s)", flush=True)
-        subprocess.run([sys.executable, "-m", "autograder", "grade-batch", name, str(subs), "--out", str(graded),
-                        "--workers", str(args.workers), "--seed", str(SEED)], check=False)
-        rows += [(e, score(graded, e)) for e in entries]
+    with cluster(args.workers) as scheduler:  # one Dask cluster, kept busy by every batch at once
+        running = [(name, grade_batch(name, [e for e in todo if e.assignment == name], args.out, scheduler))
+                   for name in names]
+        print(f"grading {len(todo)} submissions of {len(names)} assignments on {args.workers} Dask workers",
+              flush=True)
+        for name, proc in running:
+            proc.wait()
+            log = (args.out / name / "grade-batch.log").read_text(encoding="utf-8")
+            print(f"== {name} (grade-batch exit status {proc.returncode})")
+            print("\n".join(ln for ln in log.splitlines() if ln.startswith(("[", "graded ", "grade-batch:"))))
+    rows = [(e, score(args.out / e.assignment / "graded", e)) for e in todo]
     print(table(rows))
     print(f"\n{len(rows)} submissions graded in {time.monotonic() - start:.0f} s. Open the summaries:")
     for name in names:
