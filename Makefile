@@ -64,7 +64,7 @@ GPU_CHECK_OUT ?= gpu-check-report
 GPU_PYTHON ?= python3
 
 gpu-wheels:
-	$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) -m autograder.gpu_check wheels $(WHEELS) --python-version $(GPU_PYTHON_VERSION) --glibc $(GPU_GLIBC)
+	$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) -m autograder.authoring.gpu_check wheels $(WHEELS) --python-version $(GPU_PYTHON_VERSION) --glibc $(GPU_GLIBC)
 
 gpu-check:
 	GPU_PYTHON=$(GPU_PYTHON) scripts/gpu_check.sh $(WHEELS) $(GPU_CHECK_OUT)

@@ -109,7 +109,7 @@ def _table(result: Any) -> str:
 @click.option("--check", "check_only", is_flag=True, help="exit 1 if student_template/ is out of date")
 def build_templates(check_only: bool) -> None:
     """Regenerate student_template/ from solutions/ (or check it is in sync)."""
-    from . import templates
+    from .authoring import templates
 
     differ = templates.build(check_only=check_only)
     for path in differ:
@@ -127,7 +127,7 @@ def build_templates(check_only: bool) -> None:
 def release(assignments: tuple[str, ...], out: Path) -> None:
     """Write <a>-student.zip, <a>-autograder.zip (Gradescope) and <a>-solution.zip per assignment (default: all)."""
     from . import assignment as assignment_mod
-    from .release import release as run
+    from .authoring.release import release as run
 
     for name in assignments:
         assignment_mod.load(name)
@@ -141,7 +141,7 @@ def release(assignments: tuple[str, ...], out: Path) -> None:
 def verify(assignments: tuple[str, ...], workers: int) -> None:
     """Self-check: reference 100, stub 0, every bug caught, public tests pass locally."""
     from . import assignment as assignment_mod
-    from .verification import verify as run
+    from .authoring.verification import verify as run
 
     for name in assignments:
         assignment_mod.load(name)
@@ -161,8 +161,8 @@ def verify(assignments: tuple[str, ...], workers: int) -> None:
 def stability(assignments: tuple[str, ...], runs: int, busy: bool, device: str) -> None:
     """Check the reference passes every performance test in every run, with a 2x margin."""
     from . import assignment as assignment_mod
+    from .authoring.stability import stability as run
     from .grading import resolve_device
-    from .stability import stability as run
 
     for name in assignments:
         assignment_mod.load(name)
@@ -191,7 +191,7 @@ def stability(assignments: tuple[str, ...], runs: int, busy: bool, device: str) 
 def grade_batch(assignment: str, submissions: Path, out: Path, workers: int | None, scheduler: str | None,
                 device: str, seed: int | None, isolation: str, select: str | None) -> None:
     """Grade every submission in SUBMISSIONS (a folder, or a Gradescope export) on Dask."""
-    from .batch import grade_batch as run
+    from .batch.jobs import grade_batch as run
 
     report = run(assignment, submissions, out, workers=workers, scheduler=scheduler, device=device, seed=seed,
                  select=select, isolation=isolation)

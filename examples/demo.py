@@ -24,7 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import assignment, bugzoo
+from autograder import assignment
+from autograder.authoring import bugzoo
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CUDA path on a real GPU, in one go (README "GPU"; autograder/gpu_check.py does the work).
+# The CUDA path on a real GPU, in one go (README "GPU"; autograder/authoring/gpu_check.py does the work).
 #
 #   scripts/gpu_check.sh WHEELS [OUT]      (make gpu-check WHEELS=... [GPU_CHECK_OUT=...])
 #
@@ -29,7 +29,7 @@ cd "$repo"
 start=$(date +%s)
 if [ ! -f "$venv/.gpu-check-installed" ]; then
     # Only the standard library is needed for this step: the module imports nothing else at first.
-    "$python" -m autograder.gpu_check install "$wheels" --venv "$venv"
+    "$python" -m autograder.authoring.gpu_check install "$wheels" --venv "$venv"
 fi
 installed=$(( $(date +%s) - start ))
-exec "$venv/bin/python" -m autograder.gpu_check run --out "$out" --install-seconds "$installed" ${GPU_CHECK_ARGS:-}
+exec "$venv/bin/python" -m autograder.authoring.gpu_check run --out "$out" --install-seconds "$installed" ${GPU_CHECK_ARGS:-}

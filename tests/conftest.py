@@ -24,8 +24,10 @@ from typing import Any
 
 import pytest
 
-from autograder import assignment, bugzoo, results, sandbox, user_slots
-from autograder.gpu_check import REQUIRE_CUDA
+from autograder import assignment, results, sandbox, user_slots
+from autograder.authoring import bugzoo
+from autograder.authoring.gpu_check import REQUIRE_CUDA
+from autograder.sandbox import cgroup
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -191,7 +193,7 @@ def leftovers(since: float) -> list[str]:
                     found.append(f"worker process {entry} still running")
             except OSError:
                 continue
-    for root in sandbox.CGROUP_ROOTS:
+    for root in cgroup.CGROUP_ROOTS:
         found += [f"cgroup {g}" for g in root.glob("autograder-*") if g.stat().st_mtime >= since]
     tmp = Path(tempfile.gettempdir())
     for path in tmp.iterdir():

@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from autograder import assignment, bugzoo, stability
+from autograder import assignment
+from autograder.authoring import bugzoo, stability
 from conftest import REPO
 
 pytestmark = pytest.mark.slow

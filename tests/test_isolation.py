@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import assignment, bugzoo
+from autograder import assignment
+from autograder.authoring import bugzoo
 from conftest import isolation_levels, run_grade
 
 pytestmark = pytest.mark.slow

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from autograder import release
+from autograder.authoring import release
 from conftest import REPO
 
 if sys.version_info >= (3, 11):

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from autograder import assignment, bugzoo
+from autograder import assignment
+from autograder.authoring import bugzoo
+from autograder.authoring.verification import _bug_check
 from autograder.errors import AuthoringError
-from autograder.verification import _bug_check
 
 
 def results(*tests: tuple[str, float, float]) -> dict[str, Any]:

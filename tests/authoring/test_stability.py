@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import torch
 
-from autograder import stability
-from autograder.stability import Stability
+from autograder.authoring import stability
+from autograder.authoring.stability import Stability
 
 
 def results(ratio: float, passed: bool = True, exponent: float = 1.2, errors: tuple[str, ...] = (),

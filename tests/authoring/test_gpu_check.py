@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import torch
 
-from autograder import assignment, gpu_check
-from autograder.errors import UsageError
-from autograder.gpu_check import (
+from autograder import assignment
+from autograder.authoring import gpu_check
+from autograder.authoring.gpu_check import (
     CudaTests,
     Figure,
     Grading,
@@ -35,6 +35,7 @@ from autograder.gpu_check import (
     parse_wheel,
     wheel_fits,
 )
+from autograder.errors import UsageError
 
 REPO = Path(__file__).resolve().parent.parent
 HAS_CUDA = torch.cuda.is_available()
@@ -440,7 +441,7 @@ def test_a_whole_rehearsal_files_every_result_into_the_report(tmp_path: Path, mo
 
     monkeypatch.setattr(gpu_check, "_grade", fake_grade)
     monkeypatch.setattr(gpu_check, "run_cuda_tests", lambda folder, timeout: CudaTests(passed=["t::a"]))
-    monkeypatch.setattr("autograder.stability.stability", fake_stability)
+    monkeypatch.setattr("autograder.authoring.stability.stability", fake_stability)
     report = gpu_check.run(gpu_check.Options(tmp_path, ("softmax_nll", "backprop"), runs=2, device="cpu"))
     assert [s.name for s in report.steps] == ["device", "cuda tests", "gradings", "stability"]
     assert sorted(r for _, r, _ in graded) == sorted(

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import assignment, batch, bugzoo
+from autograder import assignment
+from autograder.authoring import bugzoo
+from autograder.batch import jobs as batch
 from conftest import REPO, run_grade
 
 SELECT = "test_softmax_small or test_softmax_large_logits or test_softmax_any_dim or test_nll_loss_mean"
@@ -181,7 +183,7 @@ except KeyboardInterrupt:
 PARENT = """
 import os, signal, subprocess, sys, threading, time
 signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a batch started in the background or under nohup
-from autograder.batch import _interrupt_with_parent
+from autograder.batch.jobs import _interrupt_with_parent
 def task():  # Dask runs a task in a thread of the worker process, waiting for its grading
     subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], start_new_session=True,
                      preexec_fn=_interrupt_with_parent).wait()

@@ -47,7 +47,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import GraderError, UsageError
+from ..errors import GraderError, UsageError
 
 __all__ = [
     "REQUIRE_CUDA", "CudaTests", "Figure", "Grading", "Peak", "Ratio", "Report", "Step", "Wheel", "download_wheels",
@@ -55,7 +55,7 @@ __all__ = [
     "render_markdown", "run", "runtime_requirements", "wheel_fits", "write_report",
 ]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 REQUIRE_CUDA = "AUTOGRADER_REQUIRE_CUDA"
 """Environment switch read by tests/conftest.py: ``1`` turns "skipped for lack of CUDA" into a failure."""
 DEFAULT_PYTHON = "3.12"
@@ -672,7 +672,8 @@ Job = Callable[[], list[Any]]
 def grading_jobs(names: list[str], folder: Path, device: str = "cuda") -> tuple[list[Job], list[Job]]:
     """(GPU lane, CPU lane): references and loop entries of torch assignments are timed on the GPU one
     at a time; stubs (nothing timed) and NumPy assignments run beside them."""
-    from . import assignment, bugzoo
+    from .. import assignment
+    from . import bugzoo
 
     gpu: list[Job] = []
     cpu: list[Job] = []
@@ -737,7 +738,8 @@ def ratios_of(name: str, record: Any) -> Ratio:
 
 def stability_jobs(names: list[str], runs: int, folder: Path, device: str = "cuda") -> tuple[list[Job], list[Job]]:
     """(GPU lane, CPU lane) of ``autograder stability --device cuda --runs N`` per assignment (log in ``folder``)."""
-    from . import assignment, stability
+    from .. import assignment
+    from . import stability
 
     gpu: list[Job] = []
     cpu: list[Job] = []
@@ -817,7 +819,7 @@ def _sort(results: list[Any], report: Report, references: dict[str, dict[str, An
 
 def run(options: Options) -> Report:
     """The whole check; the report is written to ``options.out`` whatever happens."""
-    from . import assignment
+    from .. import assignment
 
     started = time.monotonic() - options.install_seconds
     report = Report(_now(), options.device, python=sys.version.split()[0], budget_seconds=options.budget_seconds)
@@ -975,7 +977,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         _version_pair(args.python_version, "--python-version")
         platforms(args.glibc)
     if args.command == "run":
-        from . import assignment
+        from .. import assignment
 
         for name in args.assignments:
             assignment.load(name)

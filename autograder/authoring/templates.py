@@ -11,8 +11,8 @@ from __future__ import annotations
 import difflib
 import re
 
-from . import assignment
-from .errors import AuthoringError
+from .. import assignment
+from ..errors import AuthoringError
 
 __all__ = ["BEGIN", "END", "build", "check", "solution_regions", "stub_source"]
 

@@ -1,7 +1,7 @@
 """The leak check catches secrets by content: deliberately leaky student zips, built here.
 
 Each leak is planted in a copy of the real softmax_nll student zip under an innocent name,
-and the check must name it; the real zip is clean (tests/test_release.py checks every
+and the check must name it; the real zip is clean (tests/authoring/test_release.py checks every
 assignment's).
 """
 
@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import assignment, bugzoo, leaks, release, templates
+from autograder import assignment
+from autograder.authoring import bugzoo, leaks, release, templates
 
 NAME = "softmax_nll"
 

@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .assignment import Assignment
-from .errors import AuthoringError
+from ..assignment import Assignment
+from ..errors import AuthoringError
 from .templates import BEGIN, END
 
 if sys.version_info >= (3, 11):

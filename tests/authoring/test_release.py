@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import assignment, bugzoo, leaks, release, results
+from autograder import assignment, results
+from autograder.authoring import bugzoo, leaks, release
 from conftest import REPO, isolation_available, sandbox_python
 
 NAMES = assignment.names()

@@ -32,9 +32,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..assignment import Assignment
+from ..errors import AuthoringError
 from . import templates
-from .assignment import Assignment
-from .errors import AuthoringError
 
 if sys.version_info >= (3, 11):
     import tomllib

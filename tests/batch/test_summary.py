@@ -6,8 +6,8 @@ import re
 
 from test_gradebook import graded_files
 
-from autograder import feedback, gradebook, summary
-from autograder.roster import Submission
+from autograder.batch import feedback, gradebook, summary
+from autograder.batch.roster import Submission
 
 
 def test_summary_has_three_plots_and_worst_tests_first(tmp_path):

@@ -6,8 +6,9 @@ import csv
 import hashlib
 import json
 
-from autograder import gradebook, results
-from autograder.roster import Student, Submission
+from autograder import results
+from autograder.batch import gradebook
+from autograder.batch.roster import Student, Submission
 
 
 def graded_files(folder, sub_id, scores, status="graded", message=""):

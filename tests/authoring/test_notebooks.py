@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import assignment, leaks, notebook, release
+from autograder import assignment
+from autograder.authoring import leaks, notebook, release
 
 NAMES = [n for n in assignment.names() if notebook.source_file(assignment.load(n)) is not None]
 LIMIT = 120

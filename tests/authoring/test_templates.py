@@ -6,7 +6,8 @@ import ast
 
 import pytest
 
-from autograder import assignment, templates
+from autograder import assignment
+from autograder.authoring import templates
 from autograder.errors import AuthoringError
 
 SOURCE = '''import torch

@@ -16,6 +16,7 @@ import torch
 
 from autograder import assignment, sandbox, user_slots
 from autograder.errors import GraderError, UsageError, WorkerCrash
+from autograder.sandbox import proc_tree
 from autograder.static_checks import Report
 from autograder.student import SandboxTransport, Student
 from autograder.worker import protocol
@@ -236,7 +237,7 @@ def ok():
     token = transport.worker.token  # type: ignore[attr-defined]
     group = transport.worker.cgroup  # type: ignore[attr-defined]
     transport.close()
-    assert not sandbox._carrying(token)
+    assert not proc_tree.carrying(token)
     assert group is None or not group.exists()
 
 

@@ -1,17 +1,7 @@
-"""The sandboxed worker process: isolation, resource limits, framed I/O with deadlines.
-
-Levels, best first: ``bubblewrap`` (all namespaces, read-only runtime, only the
-submission and the probe code visible, no network); ``user`` (root without namespaces, as in
-Gradescope's container: a sandbox uid of its own per worker, no supplementary groups, see
-``user_slots``); ``plain`` (a subprocess with rlimits and a loud warning). Every level gets
-rlimits, its own session/process group killed as a whole, and a wall-clock deadline per
-request. Replies are read as framed plain data.
-"""
+"""The Worker: one live sandboxed process serving one submission, with framed I/O and deadlines."""
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import json
 import os
 import resource
@@ -24,123 +14,27 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import user_slots
-from .assignment import Assignment, Limits
-from .errors import GraderError, ProtocolError, UsageError, WorkerCrash
-from .worker import protocol
-from .worker.protocol import Reply
-from .worker.serve import WorkerConfig
+from .. import user_slots
+from ..assignment import Limits
+from ..errors import GraderError, ProtocolError, WorkerCrash
+from ..worker import protocol
+from ..worker.protocol import Reply
+from ..worker.serve import WorkerConfig
+from .cgroup import make_cgroup
+from .cpu_clock import tree_cpu_seconds
+from .isolation import ro_runtime_binds
+from .reaping import LIVE_WORKERS, become_subreaper, kill_group
+from .stage import Stage
 
-__all__ = ["ISOLATION_LEVELS", "Reply", "Stage", "Worker", "choose_isolation", "prepare_stage"]
+__all__ = ["BOOT", "SANDBOX_ROOT", "START_SECONDS", "Worker"]
 
-ISOLATION_LEVELS = ("bubblewrap", "user", "plain")
-WORKER_PACKAGE = Path(__file__).resolve().parent / "worker"
 SANDBOX_ROOT = "/sandbox"
 BOOT = "import sys; sys.path.insert(0, sys.argv[2]); from agworker.serve import main; main(sys.argv[1])"
 START_SECONDS = 30.0
 """Allowance for starting Python and importing torch, on top of the per-call limit for the module's own code."""
-
-
-@dataclass(frozen=True)
-class Stage:
-    """A staging folder: ``submission/<a>.py`` (untrusted) and ``runtime/`` (worker code)."""
-
-    root: Path
-    module_name: str
-    preload: tuple[str, ...] = ()
-    banned_calls: tuple[str, ...] = ()
-    banned_methods: tuple[str, ...] = ()
-    banned_aten: tuple[str, ...] = ()
-    has_probes: bool = False
-
-    @property
-    def submission_dir(self) -> Path:
-        return self.root / "submission"
-
-    @property
-    def runtime_dir(self) -> Path:
-        return self.root / "runtime"
-
-
-def prepare_stage(root: Path, assignment: Assignment, source: bytes, preload: tuple[str, ...]) -> Stage:
-    """Lay out a stage: the submitted file, a copy of the worker package and the probes."""
-    (root / "submission").mkdir(parents=True, exist_ok=True)
-    (root / "submission" / assignment.module_file).write_bytes(source)
-    runtime = root / "runtime"
-    shutil.copytree(WORKER_PACKAGE, runtime / "agworker", ignore=shutil.ignore_patterns("__pycache__"))
-    has_probes = assignment.probes_file.is_file()
-    if has_probes:
-        shutil.copyfile(assignment.probes_file, runtime / "assignment_probes.py")
-    for path in (root, *root.rglob("*")):  # readable by the sandbox user, whatever the grader's own modes
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return Stage(
-        root=root,
-        module_name=assignment.name,
-        preload=preload,
-        banned_calls=assignment.banned.calls,
-        banned_methods=assignment.banned.methods,
-        banned_aten=assignment.banned.aten,
-        has_probes=has_probes,
-    )
-
-
-@lru_cache(maxsize=1)
-def bubblewrap_works() -> bool:
-    """True if ``bwrap`` exists and can create its namespaces here."""
-    exe = shutil.which("bwrap")
-    if exe is None:
-        return False
-    cmd = [exe, "--unshare-all", "--die-with-parent", *_ro_runtime_binds(), "--proc", "/proc",
-           "--dev", "/dev", sys.executable, "-I", "-c", "pass"]
-    try:
-        return subprocess.run(cmd, capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-def user_isolation_works() -> bool:
-    """True if this process is root and a sandbox user can run this interpreter with its packages."""
-    return user_slots.user_isolation_works(sys.executable)
-
-
-def choose_isolation(requested: str = "auto") -> str:
-    """The isolation level to use: the best available for ``auto``, else exactly the one asked."""
-    if requested == "auto":
-        return "bubblewrap" if bubblewrap_works() else "user" if user_isolation_works() else "plain"
-    if requested not in ISOLATION_LEVELS:
-        raise UsageError(f"--isolation {requested!r} is not one of auto, {', '.join(ISOLATION_LEVELS)}")
-    if requested == "bubblewrap" and not bubblewrap_works():
-        raise UsageError("--isolation bubblewrap: bwrap is missing or cannot create namespaces here")
-    if requested == "user" and not user_isolation_works():
-        raise UsageError(f"--isolation user: {user_slots.user_isolation_problem(sys.executable)}")
-    return requested
-
-
-def _ro_runtime_binds() -> list[str]:
-    """Read-only binds for the OS runtime and the Python installation (never the repo)."""
-    args: list[str] = []
-    for top in ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/lib32"):
-        path = Path(top)
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), top]
-        elif path.is_dir():
-            args += ["--ro-bind", top, top]
-    for extra in ("/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"):
-        args += ["--ro-bind-try", extra, extra]
-    seen: set[str] = set()
-    for prefix in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))):
-        real = os.path.realpath(prefix)
-        if real.startswith("/usr/") or real in seen:
-            continue
-        seen.add(real)
-        args += ["--ro-bind", real, real]
-        if prefix != real:
-            args += ["--ro-bind", real, prefix]
-    return args
 
 
 @dataclass
@@ -175,8 +69,8 @@ class Worker:
             self.slot = user_slots.acquire()
         self._private_tmp()
         self._stderr = tempfile.TemporaryFile()
-        _become_subreaper()
-        self.cgroup = _make_cgroup(self.token, self.limits.processes)
+        become_subreaper()
+        self.cgroup = make_cgroup(self.token, self.limits.processes)
         started = time.monotonic()
         try:
             self.proc = subprocess.Popen(
@@ -186,7 +80,7 @@ class Worker:
             )
         except OSError as exc:
             raise GraderError(f"cannot start the worker ({self.isolation}): {exc}") from exc
-        _LIVE_WORKERS.add(self.proc.pid)
+        LIVE_WORKERS.add(self.proc.pid)
         try:
             hello = self._read(time.monotonic() + START_SECONDS, during="starting")
         except (WorkerCrash, ProtocolError) as crash:
@@ -208,7 +102,7 @@ class Worker:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        _kill_group(proc, self.token, self.cgroup)
+        kill_group(proc, self.token, self.cgroup)
         self.cgroup = None
         if self.slot is not None:
             self.slot.release()
@@ -269,7 +163,7 @@ class Worker:
         """user+system CPU seconds of the worker's process tree (the trusted clock)."""
         if self.proc is None:
             return 0.0
-        return _tree_cpu_seconds(self.proc.pid)
+        return tree_cpu_seconds(self.proc.pid)
 
     # ------------------------------------------------------------------ internals
     def _write_config(self) -> Path:
@@ -302,7 +196,7 @@ class Worker:
             "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
             "--size", str(self.limits.tmp_mb << 20), "--tmpfs", "/tmp",
-            *_ro_runtime_binds(),
+            *ro_runtime_binds(),
             "--proc", "/proc", "--dev", "/dev",
             "--ro-bind", str(self.stage.submission_dir), f"{SANDBOX_ROOT}/submission",
             "--ro-bind", str(self.stage.runtime_dir), f"{SANDBOX_ROOT}/runtime",
@@ -440,182 +334,3 @@ def _describe_exit(code: int | None, limits: Limits) -> str:
     if sig:
         return f"was killed by signal {signal.Signals(sig).name}"
     return f"exited with status {code}"
-
-
-_LIVE_WORKERS: set[int] = set()
-"""Pids of workers started by this process and not yet closed (never killed as orphans)."""
-
-
-@lru_cache(maxsize=1)
-def _become_subreaper() -> bool:
-    """Make orphaned descendants re-parent to this process (Linux), so none can slip away."""
-    try:
-        return int(_libc().prctl(36, 1, 0, 0, 0)) == 0  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        return False
-
-
-CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
-
-
-def _make_cgroup(token: str, processes: int) -> Path | None:
-    """A pids cgroup capped at ``processes`` for one worker, or None where cgroups are not writable."""
-    for root in CGROUP_ROOTS:
-        if not (root / "cgroup.procs").exists() or not os.access(root, os.W_OK):
-            continue
-        if root == Path("/sys/fs/cgroup") and "pids" not in _read(root / "cgroup.subtree_control"):
-            continue
-        group = root / f"autograder-{token}"
-        try:
-            group.mkdir()
-            (group / "pids.max").write_text(str(processes), encoding="ascii")
-            return group
-        except OSError:
-            with contextlib.suppress(OSError):
-                group.rmdir()
-    return None
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="ascii")
-    except OSError:
-        return ""
-
-
-def _drain_cgroup(group: Path) -> None:
-    """Kill every process left in the worker's cgroup, then remove it."""
-    for _ in range(250):
-        pids = [int(p) for p in _read(group / "cgroup.procs").split()]
-        for pid in pids:
-            _kill(pid)
-            _reap(pid)
-        if not pids:
-            try:
-                group.rmdir()  # EBUSY while killed processes are still exiting: try again shortly
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                pass
-        time.sleep(0.02)
-
-
-def _kill_group(proc: subprocess.Popen[bytes], token: str, group: Path | None = None) -> None:
-    """SIGKILL the worker, its process group, every descendant and anything carrying its token; reap."""
-    doomed = _descendants(proc.pid)
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    for pid in doomed:
-        _kill(pid)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:  # pragma: no cover - a zombie that will not die
-        pass
-    _LIVE_WORKERS.discard(proc.pid)
-    if group is not None:
-        _drain_cgroup(group)
-    for _ in range(3):
-        strays = [p for p in _children(os.getpid()) if p not in _LIVE_WORKERS] + _carrying(token)
-        if not strays:
-            break
-        for pid in strays:
-            _kill(pid)
-        for pid in strays:
-            _reap(pid)
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _reap(pid: int) -> None:
-    """Collect a killed child of ours (orphans re-parented to us through the subreaper)."""
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-
-
-def _descendants(root: int) -> list[int]:
-    """Every live descendant of ``root`` (from /proc)."""
-    out, stack = [], _children(root)
-    while stack:
-        pid = stack.pop()
-        out.append(pid)
-        stack += _children(pid)
-    return out
-
-
-def _carrying(token: str) -> list[int]:
-    """Processes whose environment still holds a worker's token (detached escapees)."""
-    needle = f"AG_WORKER={token}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                with open(f"/proc/{entry}/environ", "rb") as fh:
-                    if needle in fh.read().split(b"\0"):
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _children(pid: int) -> list[int]:
-    """Direct children of ``pid`` (all its threads), from /proc."""
-    out: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as fh:
-                out += [int(x) for x in fh.read().split()]
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        pass
-    return out
-
-
-class _Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
-
-
-@lru_cache(maxsize=1)
-def _libc() -> Any:
-    return ctypes.CDLL(None, use_errno=True)
-
-
-def _process_cpu_seconds(pid: int, fields: list[str]) -> float:
-    """A process's CPU time, all threads (exited ones too), in ns precision; /proc ticks as fallback."""
-    clock, ts = ctypes.c_int(), _Timespec()
-    try:
-        libc = _libc()
-        if libc.clock_getcpuclockid(pid, ctypes.byref(clock)) == 0 and libc.clock_gettime(clock, ctypes.byref(ts)) == 0:
-            return ts.tv_sec + ts.tv_nsec * 1e-9
-    except (OSError, AttributeError):
-        pass
-    return sum(int(x) for x in fields[11:13]) / _TICK
-
-
-def _tree_cpu_seconds(root: int) -> float:
-    """CPU seconds of ``root`` and every live descendant, plus the reaped children they waited for."""
-    total, stack, seen = 0.0, [root], set()
-    while stack:
-        pid = stack.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            total += _process_cpu_seconds(pid, fields) + sum(int(x) for x in fields[13:15]) / _TICK
-        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-            continue
-        stack += _children(pid)
-    return total

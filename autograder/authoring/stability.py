@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import assignment
+from .. import assignment
 from .verification import grade_subprocess
 
 __all__ = ["MARGIN", "Stability", "TestRecord", "busy_core", "stability"]

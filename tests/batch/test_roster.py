@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from autograder import roster
+from autograder.batch import roster
 from autograder.errors import UsageError
 
 METADATA = """\

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = ["GRADESCOPE_METADATA", "Student", "Submission", "content_hash", "discover", "read_gradescope_metadata"]
 

@@ -44,8 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from . import __version__, assignment, feedback, gradebook, roster, summary
-from .errors import UsageError
+from .. import __version__, assignment
+from ..errors import UsageError
+from . import feedback, gradebook, roster, summary
 from .progress import Progress
 
 __all__ = [
@@ -384,7 +385,7 @@ def grade_batch(
 
 
 def _check_arguments(device: str, workers: int | None, scheduler: str | None, isolation: str) -> None:
-    from .sandbox import ISOLATION_LEVELS
+    from ..sandbox import ISOLATION_LEVELS
 
     if isolation != "auto" and isolation not in ISOLATION_LEVELS:
         raise UsageError(f"--isolation {isolation!r} is not one of auto, {', '.join(ISOLATION_LEVELS)}")

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from autograder.progress import Progress, format_duration
+from autograder.batch.progress import Progress, format_duration
 
 
 @pytest.mark.parametrize("seconds,text", [(0, "0s"), (59.4, "59s"), (75, "1m15s"), (3700, "1h01m")])

@@ -34,8 +34,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import assignment, leaks, notebook, templates
-from .errors import AuthoringError
+from .. import assignment
+from ..errors import AuthoringError
+from . import leaks, notebook, templates
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,8 +46,9 @@ else:  # pragma: no cover
 __all__ = ["Released", "autograder_files", "markdown_math_problems", "release", "solution_files", "student_files",
            "support_modules", "write_zip"]
 
-PACKAGE = Path(__file__).resolve().parent
-FILES = PACKAGE / "release_files"
+PACKAGE = Path(__file__).resolve().parent.parent
+"""The ``autograder`` package folder (this module lives in its ``authoring`` wing)."""
+FILES = Path(__file__).resolve().parent / "release_files"
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache", ".DS_Store"}
 SKIP_SUFFIXES = (".pyc", ".pyo")
 LOCAL_ENTRY = ("autograder.pytest_plugin",)

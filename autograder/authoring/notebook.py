@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .assignment import Assignment
-from .errors import AuthoringError
+from ..assignment import Assignment
+from ..errors import AuthoringError
 
 __all__ = ["KERNEL", "SOURCE", "TIMEOUT", "Run", "execute", "html", "lay_out", "solution_notebook", "source_file",
            "student_notebook"]

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import assignment, bugzoo, templates
-from .errors import AuthoringError
+from .. import assignment
+from ..errors import AuthoringError
+from . import bugzoo, templates
 
 __all__ = ["Check", "Verification", "grade_subprocess", "verify"]
 
