@@ -16,7 +16,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -78,13 +77,10 @@ def grade(
         taken = intake.take(Path(submission), spec.module_file)
     except SubmissionError as exc:
         problem, taken = exc, intake.Intake(b"", "", ())
-    extra: dict[str, Any] = {
-        "seed": seed, "device": device, "isolation": level, "grader_version": __version__,
-        "assignment": spec.name, "submitted_file": taken.origin,
-    }
-    warning = isolation_warning(spec, level, isolation)
-    if warning:
-        extra["isolation_warning"] = warning
+    extra = results.Extra(
+        seed=seed, device=device, isolation=level, grader_version=__version__, assignment=spec.name,
+        submitted_file=taken.origin, isolation_warning=isolation_warning(spec, level, isolation),
+    )
     try:
         result = _run(spec, taken, problem, device, seed, level, select, extra, started)
     except UsageError:
@@ -133,12 +129,12 @@ def _not_user() -> str:
 
 
 def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionError | None, device: str,
-         seed: int, level: str, select: str | None, extra: dict[str, Any], started: float) -> results.GradingResult:
+         seed: int, level: str, select: str | None, extra: results.Extra, started: float) -> results.GradingResult:
     """Stage the file, run pytest with the grading plugin, and gather the result."""
     report = static_checks.check(taken.source, spec.banned, spec.module_file)
     if problem is not None:
         report = static_checks.Report(syntax_error=problem.problem, hint=problem.hint or static_checks.SYNTAX_HINT)
-    extra["static_checks"] = report.as_dict()
+    extra.static_checks = report.as_dict()
     with tempfile.TemporaryDirectory(prefix="ag-stage-") as tmp:
         if level == "user":
             Path(tmp).chmod(0o711)  # the sandbox user may pass through to its stage, not list it
@@ -150,10 +146,10 @@ def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionE
             code = _pytest(spec, ctx, Path(tmp), select)
         finally:
             transport.close()
-        extra["worker_starts"] = transport.starts
-        extra["process_limit"] = (f"cgroup pids.max={spec.limits.processes}" if transport.process_cap
+        extra.worker_starts = transport.starts
+        extra.process_limit = (f"cgroup pids.max={spec.limits.processes}" if transport.process_cap
                                   else "unavailable here (no writable pids cgroup)")
-        extra["worker_start_seconds"] = [round(s, 3) for s in transport.start_seconds]
+        extra.worker_start_seconds = [round(s, 3) for s in transport.start_seconds]
         import_stdout = str(transport.ready.get("stdout", ""))
         failed = transport.import_crash or student.import_failure()
         import_problem = str(failed) if failed is not None else None

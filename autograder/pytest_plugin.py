@@ -29,10 +29,9 @@ import pytest
 from . import compare, performance, static_checks
 from .assignment import Assignment, load_folder
 from .errors import AuthoringError, CheckFailed, SubmissionError
-from .results import TestResult
+from .results import CATEGORIES, Extra, TestResult
 from .student import SIZE_CLASSES, LocalTransport, Student, local_config, running_test
 
-CATEGORIES = ("public", "hidden", "performance")
 GRADER_ERROR_OUTPUT = ("The grader hit an internal error in this test. This is not your fault; "
                        "course staff have been told.")
 
@@ -46,7 +45,7 @@ class GradingContext:
     seed: int
     device: str
     results: list[TestResult] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Extra = field(default_factory=Extra)
     collection_errors: list[str] = field(default_factory=list)
 
 
@@ -315,10 +314,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if CONTEXT in item.config.stash:
             ctx = item.config.stash[CONTEXT]
             ctx.results.append(result)
-            ctx.extra.setdefault("test_functions", {})[meta.name] = getattr(item, "originalname", item.name)
+            ctx.extra.test_functions[meta.name] = getattr(item, "originalname", item.name)
             extra = item.stash.get(EXTRA, None)
             if extra:
-                ctx.extra.setdefault("tests", {})[meta.name] = extra
+                ctx.extra.tests[meta.name] = extra
         else:
             item.config.stash[LOCAL_RESULTS].append(result)
             if report.failed and result.grader_error is None and item.config.getoption("tbstyle") == "auto":

@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["GradingResult", "TestResult", "error_result", "schema", "to_gradescope", "validate", "write_atomic"]
+__all__ = ["CATEGORIES", "Extra", "GradingResult", "Measure", "TestResult", "error_result", "from_gradescope", "loads",
+           "read_results", "schema", "to_gradescope", "validate", "write_atomic"]
 
 SCHEMA_PATH = Path(__file__).with_name("gradescope_results.schema.json")
+CATEGORIES = ("public", "hidden", "performance")
+"""A test's category is the tag of the folder it lives in."""
 
 
 @dataclass
@@ -39,6 +42,65 @@ class TestResult:
     """Set when the test failed because of the grader, not the student."""
 
 
+@dataclass(frozen=True)
+class Measure:
+    """What a performance test measured against its limit: a speed ``ratio`` (budget) or a scaling ``exponent``."""
+
+    kind: str
+    """``ratio`` or ``exponent``."""
+    value: float
+    limit: float
+
+
+@dataclass
+class Extra:
+    """Instructor-only data of a grading (results.json ``extra_data``): how it ran and what it measured.
+
+    Written in this field order; a field that is None (or an empty table, or False) is left out.
+    """
+
+    seed: int | None = None
+    device: str | None = None
+    isolation: str | None = None
+    grader_version: str | None = None
+    assignment: str | None = None
+    submitted_file: str | None = None
+    isolation_warning: str | None = None
+    static_checks: dict[str, Any] | None = None
+    test_functions: dict[str, str] = field(default_factory=dict)
+    """Test display name -> test function name."""
+    tests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Test display name -> what the test recorded through the ``extra_data`` fixture (timings, budgets)."""
+    worker_starts: int | None = None
+    process_limit: str | None = None
+    worker_start_seconds: list[float] | None = None
+    grader_failed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON object, in field order, without unset fields."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None and value != {} and value is not False:
+                out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Extra:
+        """Read ``extra_data`` back (unknown keys, e.g. ``grader_errors``, are left to the caller)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def measure(self, shown: str) -> Measure | None:
+        """The ratio or exponent a performance test recorded, with its limit (None if it recorded neither)."""
+        record = self.tests.get(shown, {})
+        if "exponent" in record:
+            return Measure("exponent", float(record["exponent"]), float(record["max_exponent"]))
+        if "ratio" in record:
+            return Measure("ratio", float(record["ratio"]), float(record["budget"]))
+        return None
+
+
 @dataclass
 class GradingResult:
     """A whole grading: the tests, timing, and what the instructor should know."""
@@ -46,7 +108,7 @@ class GradingResult:
     tests: list[TestResult]
     execution_time: float
     output: str
-    extra_data: dict[str, Any] = field(default_factory=dict)
+    extra_data: Extra = field(default_factory=Extra)
     grader_errors: list[str] = field(default_factory=list)
 
     @property
@@ -60,7 +122,7 @@ class GradingResult:
 
 def to_gradescope(result: GradingResult) -> dict[str, Any]:
     """Gradescope's results.json (its schema exactly; extra_data is instructor-only)."""
-    extra = dict(result.extra_data)
+    extra = result.extra_data.as_dict()
     if result.grader_errors:
         extra["grader_errors"] = result.grader_errors
     return {
@@ -87,14 +149,14 @@ def to_gradescope(result: GradingResult) -> dict[str, Any]:
     }
 
 
-def error_result(message: str, execution_time: float, extra: dict[str, Any] | None = None) -> GradingResult:
+def error_result(message: str, execution_time: float, extra: Extra | None = None) -> GradingResult:
     """A well-formed result for a grader failure: says so, never a silent zero."""
     return GradingResult(
         tests=[],
         execution_time=execution_time,
         output=("The autograder itself failed while grading this submission. This is not a judgement of "
                 "your work: course staff have been told and will regrade it."),
-        extra_data=dict(extra or {}, grader_failed=True),
+        extra_data=replace(extra or Extra(), grader_failed=True),
         grader_errors=[message],
     )
 
@@ -128,3 +190,32 @@ def write_atomic(path: Path, data: dict[str, Any]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def from_gradescope(data: dict[str, Any]) -> GradingResult:
+    """The typed result of a results.json object (the inverse of ``to_gradescope``; missing keys take defaults)."""
+    extra = dict(data.get("extra_data") or {})
+    tests = []
+    for t in data.get("tests", []):
+        tags = [str(tag) for tag in t.get("tags", [])]
+        tests.append(TestResult(
+            name=str(t.get("name", "")), number=str(t.get("number", "")), score=float(t.get("score", 0.0)),
+            max_score=float(t.get("max_score", 0.0)), status=str(t.get("status", "failed")),
+            output=str(t.get("output", "")), tags=tags, visibility=str(t.get("visibility", "visible")),
+            category=next((c for c in CATEGORIES if c in tags), ""),
+        ))
+    return GradingResult(tests, float(data.get("execution_time", 0.0)), str(data.get("output", "")),
+                         Extra.from_dict(extra), [str(e) for e in extra.get("grader_errors", [])])
+
+
+def loads(raw: bytes | str) -> GradingResult:
+    """The typed result of results.json's text; ValueError if it is not a JSON object."""
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("results.json does not hold a JSON object")
+    return from_gradescope(data)
+
+
+def read_results(path: Path) -> GradingResult:
+    """The one reader of results.json: the typed result (OSError if unreadable, ValueError if malformed)."""
+    return loads(Path(path).read_bytes())

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from autograder import assignment
 from autograder.authoring import bugzoo
+from autograder.results import read_results
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -87,8 +87,8 @@ def score(graded: Path, example: Example) -> tuple[float, float] | None:
     path = graded / "submissions" / example.id / "results.json"
     if not path.is_file():
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return float(data["score"]), sum(float(t.get("max_score", 0)) for t in data.get("tests", []))
+    result = read_results(path)
+    return result.score, sum(t.max_score for t in result.tests)
 
 
 def as_expected(example: Example, result: tuple[float, float] | None) -> bool:

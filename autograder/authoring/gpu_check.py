@@ -45,9 +45,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import GraderError, UsageError
+
+if TYPE_CHECKING:
+    from ..results import GradingResult
+    from ..runner import GradeRun
 
 __all__ = [
     "REQUIRE_CUDA", "CudaTests", "Figure", "Grading", "Peak", "Ratio", "Report", "Step", "Wheel", "download_wheels",
@@ -518,12 +522,11 @@ BYTE_MODELS: dict[tuple[str, str], tuple[str, Callable[[dict[str, Any], dict[str
 }
 
 
-def figures_of(name: str, perf: dict[str, Any], data: dict[str, Any], peak: Peak | None) -> list[Figure]:
+def figures_of(name: str, perf: dict[str, Any], data: GradingResult, peak: Peak | None) -> list[Figure]:
     """Throughput of each timed test of one reference grading (results.json ``data``), against ``peak``."""
-    extra = data.get("extra_data", {})
-    functions: dict[str, str] = extra.get("test_functions", {})
+    functions = data.extra_data.test_functions
     out = []
-    for shown, record in extra.get("tests", {}).items():
+    for shown, record in data.extra_data.tests.items():
         function = functions.get(shown, shown)
         if isinstance(record.get("runs"), dict) and record.get("model_flops"):
             for dtype, timed in record["runs"].items():
@@ -602,63 +605,62 @@ def loop_entries(spec: Any) -> list[Any]:
             if set(bug.caught_by) <= timed and re.search(r"\bloop", f"{bug.name} {bug.reason}".replace("_", " "))]
 
 
-def _performance_lost(data: dict[str, Any]) -> float:
+def _performance_lost(data: GradingResult) -> float:
     """Performance points a grading missed."""
-    return float(sum(t["max_score"] - t["score"] for t in data.get("tests", []) if "performance" in t.get("tags", [])))
+    return float(sum(t.max_score - t.score for t in data.tests if "performance" in t.tags))
 
 
-def _errors(data: dict[str, Any]) -> list[str]:
-    return [str(e) for e in data.get("extra_data", {}).get("grader_errors", [])]
+def _total(data: GradingResult) -> float:
+    return float(sum(t.max_score for t in data.tests))
 
 
-def _total(data: dict[str, Any]) -> float:
-    return float(sum(t["max_score"] for t in data.get("tests", [])))
-
-
-def _on(data: dict[str, Any], device: str) -> bool:
+def _on(data: GradingResult, device: str) -> bool:
     """Whether the grading ran on ``device`` (``cuda`` matches ``cuda:0``)."""
-    return str(data.get("extra_data", {}).get("device", "")).startswith(device)
+    return str(data.extra_data.device or "").startswith(device)
 
 
-def check_reference(name: str, data: dict[str, Any], seconds: float, device: str = "cuda") -> Grading:
+def check_reference(name: str, run: GradeRun, seconds: float, device: str = "cuda") -> Grading:
     """The reference scores 100 on ``device``, without a grader error."""
-    score, top = float(data.get("score", 0)), _total(data)
-    failed = [t["name"] for t in data.get("tests", []) if t["status"] != "passed"]
-    notes = _errors(data)[:3] + ([f"failed: {'; '.join(failed[:4])}"] if failed else [])
-    notes += [] if _on(data, device) else [f"graded on {data.get('extra_data', {}).get('device')!r}, not {device}"]
+    data = run.require()
+    score, top = data.score, _total(data)
+    failed = [t.name for t in data.tests if t.status != "passed"]
+    notes = data.grader_errors[:3] + ([f"failed: {'; '.join(failed[:4])}"] if failed else [])
+    notes += [] if _on(data, device) else [f"graded on {data.extra_data.device!r}, not {device}"]
     ok = not notes and score == 100
     return Grading(name, "reference", score, top, _performance_lost(data), ok, "; ".join(notes) or "100", seconds)
 
 
-def check_stub(name: str, data: dict[str, Any], seconds: float) -> Grading:
+def check_stub(name: str, run: GradeRun, seconds: float) -> Grading:
     """The stub scores 0 without a grader error."""
-    score, errors = float(data.get("score", 0)), _errors(data)
-    ok = score == 0 and not errors and data.get("_exit_code") == 0
+    data = run.require()
+    score, errors = data.score, data.grader_errors
+    ok = score == 0 and not errors and run.exit_code == 0
     return Grading(name, "stub", score, _total(data), _performance_lost(data), ok,
                    "; ".join(errors[:3]) or ("0, no grader error" if ok else f"scores {score:g}"), seconds)
 
 
-def check_loop(name: str, bug: Any, data: dict[str, Any], seconds: float, device: str = "cuda") -> Grading:
+def check_loop(name: str, bug: Any, run: GradeRun, seconds: float, device: str = "cuda") -> Grading:
     """A loop entry loses performance points, and every test meant to catch it fails."""
-    functions: dict[str, str] = data.get("extra_data", {}).get("test_functions", {})
-    failed = {functions.get(t["name"], t["name"]) for t in data.get("tests", []) if t["status"] != "passed"}
+    data = run.require()
+    functions = data.extra_data.test_functions
+    failed = {functions.get(t.name, t.name) for t in data.tests if t.status != "passed"}
     missed = [t for t in bug.caught_by if t not in failed]
-    lost, errors = _performance_lost(data), _errors(data)
+    lost, errors = _performance_lost(data), data.grader_errors
     ok = lost > 0 and not missed and not errors and _on(data, device)
     notes = errors[:3] + ([f"not caught by {', '.join(missed)}"] if missed else [])
     notes += [] if lost > 0 else [f"loses no performance point on {device}"]
-    return Grading(name, f"loop: {bug.name}", float(data.get("score", 0)), _total(data), lost, ok,
+    return Grading(name, f"loop: {bug.name}", data.score, _total(data), lost, ok,
                    "; ".join(notes) or f"loses {lost:g} performance points", seconds)
 
 
 def _grade(name: str, submission: Path, results: Path, device: str,
-           select: str | None = None) -> tuple[dict[str, Any], float]:
-    """``autograder grade --device DEVICE`` in a fresh process: its results.json and wall seconds."""
-    from .verification import grade_subprocess
+           select: str | None = None) -> tuple[GradeRun, float]:
+    """``autograder grade --device DEVICE`` in a fresh process: how it ended (its results.json) and wall seconds."""
+    from ..runner import grade_subprocess
 
     start = time.monotonic()
-    extra = ("--device", device, *(("--select", select) if select else ()))
-    return grade_subprocess(name, submission, results, extra), time.monotonic() - start
+    return grade_subprocess(name, submission, results, device=device, select=select, timeout=900), \
+        time.monotonic() - start
 
 
 def _uses_gpu(spec: Any) -> bool:
@@ -684,7 +686,7 @@ def grading_jobs(names: list[str], folder: Path, device: str = "cuda") -> tuple[
 
         def reference(spec: Any = spec, out: Path = out) -> list[Any]:
             data, seconds = _grade(spec.name, spec.solution_file.parent, out / "reference.json", device)
-            return [check_reference(spec.name, data, seconds, device), ("reference", spec.name, data)]
+            return [check_reference(spec.name, data, seconds, device), ("reference", spec.name, data.require())]
 
         def stub(spec: Any = spec, out: Path = out) -> list[Any]:
             data, seconds = _grade(spec.name, spec.template_file.parent, out / "stub.json", device)
@@ -799,7 +801,7 @@ def _device_step(report: Report, device: str) -> None:
     report.peaks = [p for p in (known, measured_peak("cuda")) if p is not None]
 
 
-def _sort(results: list[Any], report: Report, references: dict[str, dict[str, Any]]) -> None:
+def _sort(results: list[Any], report: Report, references: dict[str, GradingResult]) -> None:
     """File each job result into the report."""
     for item in results:
         if isinstance(item, Grading):
@@ -827,7 +829,7 @@ def run(options: Options) -> Report:
         report.steps.append(Step("install", options.install_seconds, options.budget_seconds * 0.1))
     names = list(options.assignments) or assignment.names()
     options.out.mkdir(parents=True, exist_ok=True)
-    references: dict[str, dict[str, Any]] = {}
+    references: dict[str, GradingResult] = {}
 
     def step(name: str, body: Callable[[], None]) -> None:
         s = Step(name, budget_seconds=round(options.budget_seconds * SHARES[name], 1))

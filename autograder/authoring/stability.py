@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from .. import assignment
-from .verification import grade_subprocess
+from .. import assignment, runner
+from ..results import GradingResult
 
 __all__ = ["MARGIN", "Stability", "TestRecord", "busy_core", "stability"]
 
@@ -80,24 +79,20 @@ class Stability:
     def ok(self) -> bool:
         return not self.errors and bool(self.tests) and all(t.ok for t in self.tests.values())
 
-    def add(self, data: dict[str, Any]) -> None:
+    def add(self, data: GradingResult) -> None:
         """Fold one grading's results.json into the records."""
-        self.seconds.append(float(data.get("execution_time", 0.0)))
-        self.errors += [f"run {len(self.seconds)}: {e}" for e in data.get("extra_data", {}).get("grader_errors", [])]
-        status = {t["name"]: t["status"] == "passed" for t in data.get("tests", []) if "performance" in t["tags"]}
-        records: dict[str, dict[str, Any]] = data.get("extra_data", {}).get("tests", {})
+        self.seconds.append(data.execution_time)
+        self.errors += [f"run {len(self.seconds)}: {e}" for e in data.grader_errors]
+        status = {t.name: t.status == "passed" for t in data.tests if "performance" in t.tags}
         if not status:
             self.errors.append(f"run {len(self.seconds)}: no performance test ran")
         for shown, passed in status.items():
-            record = records.get(shown, {})
+            measure = data.extra_data.measure(shown)
             test = self.tests.setdefault(shown, TestRecord(shown))
             test.passed.append(passed)
-            if "exponent" in record:
-                test.kind, test.limit = "exponent", float(record["max_exponent"])
-                test.values.append(float(record["exponent"]))
-            elif "ratio" in record:
-                test.kind, test.limit = "ratio", float(record["budget"])
-                test.values.append(float(record["ratio"]))
+            if measure is not None:
+                test.kind, test.limit = measure.kind, measure.limit
+                test.values.append(measure.value)
             # a test without a record (e.g. a deep-graph scale test) counts by its status alone
 
     def report(self) -> list[str]:
@@ -124,11 +119,11 @@ def stability(name: str, runs: int = 20, busy: bool = True, echo: Callable[[str]
     with tempfile.TemporaryDirectory(prefix=f"ag-stability-{name}-") as tmp:
         for i in range(runs):
             with busy_core() if busy else nullcontext():
-                data = grade_subprocess(name, spec.solution_file.parent, Path(tmp) / f"run{i}.json",
-                                        ("--select", "performance", "--device", device))
+                data = runner.grade_subprocess(name, spec.solution_file.parent, Path(tmp) / f"run{i}.json",
+                                               select="performance", device=device, timeout=900).require()
             out.add(data)
             failed = [t.name for t in out.tests.values() if t.passed and not t.passed[-1]]
-            echo(f"{name} run {i + 1}/{runs}: {data.get('execution_time', 0):.1f} s"
+            echo(f"{name} run {i + 1}/{runs}: {data.execution_time:.1f} s"
                  + (f", FAILED: {'; '.join(failed)}" if failed else ""))
     for line in out.report():
         echo(line)

@@ -10,7 +10,6 @@ runs as its own ``autograder grade`` process, exactly as a TA would run it.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,13 +18,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from .. import assignment
+from .. import assignment, runner
 from ..errors import AuthoringError
+from ..results import GradingResult
 from . import bugzoo, templates
 
-__all__ = ["Check", "Verification", "grade_subprocess", "verify"]
+__all__ = ["Check", "Verification", "verify"]
 
 
 @dataclass
@@ -51,29 +50,13 @@ class Verification:
         return all(c.ok for c in self.checks)
 
 
-def grade_subprocess(name: str, submission: Path, results: Path, extra: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Run ``autograder grade`` in a fresh process and return its results.json."""
-    cmd = [sys.executable, "-m", "autograder", "grade", name, str(submission), "--results", str(results), *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    if not results.is_file():
-        raise RuntimeError(f"grade wrote no results.json (exit {proc.returncode}): {proc.stderr[-2000:]}")
-    data: dict[str, Any] = json.loads(results.read_text(encoding="utf-8"))
-    data["_exit_code"] = proc.returncode
-    return data
+def _max(result: GradingResult) -> float:
+    return float(sum(t.max_score for t in result.tests))
 
 
-def _max(data: dict[str, Any]) -> float:
-    return float(sum(t["max_score"] for t in data.get("tests", [])))
-
-
-def _failed(data: dict[str, Any]) -> set[str]:
-    """Test function names that failed (from the tests' names and the instructor's record)."""
-    return {t["name"] for t in data.get("tests", []) if t["status"] == "failed"}
-
-
-def _test_functions(data: dict[str, Any]) -> dict[str, str]:
-    """Test display name -> test function name, from extra_data."""
-    return dict(data.get("extra_data", {}).get("test_functions", {}))
+def _failed(result: GradingResult) -> set[str]:
+    """Test display names that failed."""
+    return {t.name for t in result.tests if t.status == "failed"}
 
 
 def verify(names: list[str] | None = None, workers: int = 2, echo: Callable[[str], None] = print) -> list[Verification]:
@@ -97,55 +80,52 @@ def verify(names: list[str] | None = None, workers: int = 2, echo: Callable[[str
 
 def _grade_examples(spec: assignment.Assignment, tmp: Path, workers: int) -> list[Check]:
     """Reference alone first (its timings matter), then stub and bugs side by side."""
-    ref = grade_subprocess(spec.name, spec.solution_file.parent, tmp / "reference.json")
-    checks = [_reference_check(spec, ref)]
+    ref = runner.grade_subprocess(spec.name, spec.solution_file.parent, tmp / "reference.json", timeout=900)
+    checks = [_reference_check(spec, ref.require())]
     jobs: list[tuple[str, Path, bugzoo.Bug | None]] = [("stub", spec.template_file.parent, None)]
     for bug in bugzoo.entries(spec):
         jobs.append((f"bug: {bug.name}", bugzoo.write(spec, bug, tmp / "bugs"), bug))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(grade_subprocess, spec.name, path, tmp / f"r{i}.json")
+        futures = [pool.submit(runner.grade_subprocess, spec.name, path, tmp / f"r{i}.json", timeout=900)
                    for i, (_, path, _) in enumerate(jobs)]
         for (_, _, entry), future in zip(jobs, futures):
-            data = future.result()
-            checks.append(_stub_check(data) if entry is None else _bug_check(entry, data))
+            run = future.result()
+            checks.append(_stub_check(run.require(), run.exit_code) if entry is None
+                          else _bug_check(entry, run.require()))
     return checks
 
 
-def _grader_errors(data: dict[str, Any]) -> list[str]:
-    return list(data.get("extra_data", {}).get("grader_errors", []))
-
-
-def _reference_check(spec: assignment.Assignment, data: dict[str, Any]) -> Check:
+def _reference_check(spec: assignment.Assignment, data: GradingResult) -> Check:
     """The reference earns every point, and the points add up as planned."""
-    score, top = float(data.get("score", 0)), _max(data)
+    score, top = data.score, _max(data)
     notes = []
     planned = spec.points
     for category, points in planned.items():
-        actual = sum(t["max_score"] for t in data.get("tests", []) if category in t["tags"])
+        actual = sum(t.max_score for t in data.tests if category in t.tags)
         if abs(actual - points) > 1e-9:
             notes.append(f"{category} tests are worth {actual:g}, assignment.toml plans {points:g}")
     failed = sorted(_failed(data))
     if failed:
         notes.append("failed: " + "; ".join(failed[:5]))
-    notes += _grader_errors(data)[:3]
+    notes += data.grader_errors[:3]
     ok = not notes and score == top == sum(planned.values())
     return Check("reference", score, top, ok, "; ".join(notes) or "full marks")
 
 
-def _stub_check(data: dict[str, Any]) -> Check:
-    errors = _grader_errors(data)
-    score = float(data.get("score", 0))
-    ok = score == 0 and not errors and data.get("_exit_code") == 0
+def _stub_check(data: GradingResult, exit_code: int) -> Check:
+    errors = data.grader_errors
+    score = data.score
+    ok = score == 0 and not errors and exit_code == 0
     return Check("stub", score, _max(data), ok, "; ".join(errors[:3]) or "scores 0 without a grader error")
 
 
-def _bug_check(bug: bugzoo.Bug, data: dict[str, Any]) -> Check:
+def _bug_check(bug: bugzoo.Bug, data: GradingResult) -> Check:
     """The bug loses points (exactly its declared score, if any) and each test meant to catch it fails."""
-    functions = _test_functions(data)
+    functions = data.extra_data.test_functions
     failed_fns = {functions.get(n, n) for n in _failed(data)}
     missed = [t for t in bug.caught_by if t not in failed_fns]
-    score, top = float(data.get("score", 0)), _max(data)
-    errors = _grader_errors(data)
+    score, top = data.score, _max(data)
+    errors = data.grader_errors
     wrong = bug.score is not None and abs(score - bug.score) > 1e-6
     ok = score < top and not missed and not errors and not wrong
     note = bug.reason if ok else "; ".join(

@@ -14,6 +14,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from ..results import GradingResult
+
 __all__ = ["STYLE", "render", "write"]
 
 STYLE = """
@@ -33,7 +35,7 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def render(submission_id: str, manifest: dict[str, Any], results: dict[str, Any] | None) -> str:
+def render(submission_id: str, manifest: dict[str, Any], results: GradingResult | None) -> str:
     """The page's HTML."""
     status = str(manifest.get("status", ""))
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(submission_id)}: feedback</title>",
@@ -52,22 +54,21 @@ def render(submission_id: str, manifest: dict[str, Any], results: dict[str, Any]
     return "".join(parts)
 
 
-def _tests(results: dict[str, Any]) -> str:
-    tests = results.get("tests", [])
-    top = sum(float(t.get("max_score", 0)) for t in tests)
+def _tests(results: GradingResult) -> str:
     rows = []
-    for t in tests:
-        state = "passed" if t.get("status") == "passed" else "failed"
-        rows.append(f"<tr class='{state}'><td class='num'>{_e(t.get('number', ''))}</td><td>{_e(t.get('name', ''))}"
-                    f"<pre>{_e(t.get('output', ''))}</pre></td><td class='status'>{state}</td>"
-                    f"<td class='num'>{float(t.get('score', 0)):g} / {float(t.get('max_score', 0)):g}</td>"
-                    f"<td>{_e(', '.join(t.get('tags', [])))}</td></tr>")
-    return (f"<h2>Score: {float(results.get('score', 0)):g} / {top:g}</h2><pre>{_e(results.get('output', ''))}</pre>"
+    for t in results.tests:
+        state = "passed" if t.status == "passed" else "failed"
+        rows.append(f"<tr class='{state}'><td class='num'>{_e(t.number)}</td><td>{_e(t.name)}"
+                    f"<pre>{_e(t.output)}</pre></td><td class='status'>{state}</td>"
+                    f"<td class='num'>{t.score:g} / {t.max_score:g}</td>"
+                    f"<td>{_e(', '.join(t.tags))}</td></tr>")
+    return (f"<h2>Score: {results.score:g} / {sum(t.max_score for t in results.tests):g}</h2>"
+            f"<pre>{_e(results.output)}</pre>"
             "<h2>Tests</h2><table><tr><th class='num'>#</th><th>test and feedback</th><th>status</th>"
             f"<th class='num'>points</th><th>tags</th></tr>{''.join(rows)}</table>")
 
 
-def write(path: Path, submission_id: str, manifest: dict[str, Any], results: dict[str, Any] | None) -> None:
+def write(path: Path, submission_id: str, manifest: dict[str, Any], results: GradingResult | None) -> None:
     """Write the page atomically."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     tmp.write_text(render(submission_id, manifest, results), encoding="utf-8")

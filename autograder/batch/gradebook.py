@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..results import GradingResult, TestResult, loads
 from .roster import Student, Submission
 
 __all__ = ["CHANGED", "FIXED_COLUMNS", "Row", "read_results", "rows", "test_columns", "write"]
@@ -35,7 +36,7 @@ class Row:
 
     submission: Submission
     manifest: dict[str, Any] | None
-    results: dict[str, Any] | None
+    results: GradingResult | None
     changed: bool = False
     """results.json is not the file the grading wrote (its sha256 differs from the manifest's)."""
 
@@ -56,13 +57,13 @@ class Row:
 
     @property
     def total(self) -> float | None:
-        return float(self.results["score"]) if self.graded and self.results else None
+        return self.results.score if self.graded and self.results else None
 
     @property
     def max_total(self) -> float | None:
         if not self.graded or not self.results:
             return None
-        return round(sum(float(t["max_score"]) for t in self.results.get("tests", [])), 4)
+        return self.results.max_score
 
     @property
     def seconds(self) -> float | None:
@@ -73,12 +74,12 @@ class Row:
         """Test column -> points earned (graded submissions only)."""
         if not self.graded or not self.results:
             return {}
-        return {column(t): float(t["score"]) for t in self.results.get("tests", [])}
+        return {column(t): t.score for t in self.results.tests}
 
 
-def column(test: dict[str, Any]) -> str:
+def column(test: TestResult) -> str:
     """A test's column header: its number and name (names are unique within an assignment)."""
-    return f"{test.get('number', '')} {test['name']}".strip()
+    return f"{test.number} {test.name}".strip()
 
 
 def rows(submissions: list[Submission], folder: Path) -> list[Row]:
@@ -91,7 +92,7 @@ def rows(submissions: list[Submission], folder: Path) -> list[Row]:
     return out
 
 
-def read_results(path: Path, manifest: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+def read_results(path: Path, manifest: dict[str, Any] | None) -> tuple[GradingResult | None, bool]:
     """(results.json, changed): changed when its sha256 is not the one the manifest recorded."""
     try:
         raw = path.read_bytes()
@@ -101,10 +102,9 @@ def read_results(path: Path, manifest: dict[str, Any] | None) -> tuple[dict[str,
     if expected and hashlib.sha256(raw).hexdigest() != expected:
         return None, True
     try:
-        data = json.loads(raw)
-    except ValueError:
+        return loads(raw), False
+    except (ValueError, TypeError):
         return None, True
-    return (data, False) if isinstance(data, dict) else (None, True)
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -120,7 +120,7 @@ def test_columns(all_rows: list[Row]) -> list[str]:
     seen: dict[str, None] = {}
     for row in all_rows:
         if row.graded and row.results:
-            for test in row.results.get("tests", []):
+            for test in row.results.tests:
                 seen.setdefault(column(test))
     return list(seen)
 

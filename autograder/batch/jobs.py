@@ -26,7 +26,6 @@ so at most one submission is timed on each GPU at once, on a local or a remote c
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime
 import hashlib
 import json
@@ -44,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from .. import __version__, assignment
+from .. import __version__, assignment, results, runner
 from ..errors import UsageError
 from . import feedback, gradebook, roster, summary
 from .progress import Progress
@@ -244,38 +243,29 @@ def _grade(job: Job, device: str, env: dict[str, str]) -> dict[str, Any]:
         stale.unlink(missing_ok=True)
     partial = out_dir / f".results.{secrets.token_hex(4)}.json"
     key = job.key
-    cmd = [sys.executable, "-m", "autograder", "grade", str(key["assignment"]), job.path, "--results", str(partial),
-           "--seed", str(key["seed"]), "--device", device, "--isolation", str(key["isolation"])]
-    if key.get("select"):
-        cmd += ["--select", str(key["select"])]
     started = datetime.datetime.now(datetime.timezone.utc)
-    t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True, preexec_fn=_interrupt_with_parent)
     try:
-        _, stderr = proc.communicate(timeout=GRADING_TIMEOUT)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        _stop(proc)
-        stderr, timed_out = "", True
+        run = runner.grade_subprocess(str(key["assignment"]), Path(job.path), partial, seed=int(key["seed"]),
+                                      device=device, isolation=str(key["isolation"]), select=key.get("select") or None,
+                                      env=env, timeout=GRADING_TIMEOUT)
     except BaseException:
-        _stop(proc)
         partial.unlink(missing_ok=True)
         raise
-    data, digest = _read_results(partial)
-    status, message = _classify(proc.returncode, data, stderr, timed_out)
+    data = run.result
+    status, message = _classify(run.exit_code, data, run.stderr, run.timed_out)
     if data is not None:
         os.replace(partial, out_dir / RESULTS)
     else:
         partial.unlink(missing_ok=True)
         (out_dir / RESULTS).unlink(missing_ok=True)
+    graded = data is not None and status == "graded"
     manifest = {
         "submission": job.submission_id, "status": status, "message": message, "key": key,
-        "score": data.get("score") if data and status == "graded" else None,
-        "max_score": sum(t["max_score"] for t in data.get("tests", [])) if data and status == "graded" else None,
-        "graded_at": started.isoformat(timespec="milliseconds"), "seconds": round(time.monotonic() - t0, 3),
-        "results_sha256": digest, "exit_code": proc.returncode, "device": device, "host": socket.gethostname(),
-        "worker": _worker_name(), "run": job.run,
+        "score": data.score if data is not None and graded else None,
+        "max_score": data.max_score if data is not None and graded else None,
+        "graded_at": started.isoformat(timespec="milliseconds"), "seconds": round(run.seconds, 3),
+        "results_sha256": run.results_sha256, "exit_code": run.exit_code, "device": device,
+        "host": socket.gethostname(), "worker": _worker_name(), "run": job.run,
     }
     feedback.write(out_dir / FEEDBACK, job.submission_id, manifest, data)
     _write_json(out_dir / MANIFEST, manifest)
@@ -292,17 +282,7 @@ def _worker_name() -> str:
         return ""
 
 
-def _read_results(path: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """The results.json a grading wrote, and the sha256 of its bytes (recorded in the manifest)."""
-    try:
-        raw = path.read_bytes()
-        data = json.loads(raw)
-    except (OSError, ValueError):
-        return None, None
-    return (data, hashlib.sha256(raw).hexdigest()) if isinstance(data, dict) else (None, None)
-
-
-def _classify(code: int, data: dict[str, Any] | None, stderr: str, timed_out: bool) -> tuple[str, str]:
+def _classify(code: int, data: results.GradingResult | None, stderr: str, timed_out: bool) -> tuple[str, str]:
     """(status, message): ``graded``, ``grader error`` or ``unreadable submission``."""
     if timed_out:
         return "grader error", f"the grading took longer than {GRADING_TIMEOUT:g} s and was stopped"
@@ -311,34 +291,11 @@ def _classify(code: int, data: dict[str, Any] | None, stderr: str, timed_out: bo
         return "graded", ""
     if code == 2:
         return "unreadable submission", last.removeprefix("autograder: error: ") or "usage error"
-    errors = (data or {}).get("extra_data", {}).get("grader_errors", [])
+    errors = data.grader_errors if data is not None else []
     if code == 1 and errors:
         return "grader error", str(errors[0])[:500]
     how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
     return "grader error", f"autograder grade ended with {how}: {last[:300] or 'no output'}"
-
-
-def _interrupt_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """If the Dask worker dies, the grading is interrupted (it then stops its sandbox cleanly).
-
-    SIGINT is reset to its default first: a batch started in the background or under nohup
-    inherits it ignored, and an ignored signal would never reach the grading.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGINT), 0, 0, 0)  # PR_SET_PDEATHSIG
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    """Interrupt a grading (it cleans up its sandbox), kill it if it does not end within 15 s."""
-    for sig, wait in ((signal.SIGINT, 15.0), (signal.SIGKILL, 10.0)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.communicate(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 # --------------------------------------------------------------------------- the batch

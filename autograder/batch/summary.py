@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..results import TestResult
 from .feedback import STYLE
 from .gradebook import Row, column
 
@@ -47,14 +48,13 @@ class TestStat:
 
 def test_stats(rows: list[Row]) -> list[TestStat]:
     """One entry per test seen, worst pass rate first (ties by test order)."""
-    found: dict[str, list[dict[str, Any]]] = {}
+    found: dict[str, list[TestResult]] = {}
     for row in rows:
         if row.graded and row.results:
-            for t in row.results.get("tests", []):
+            for t in row.results.tests:
                 found.setdefault(column(t), []).append(t)
-    stats = [TestStat(col, str(ts[0].get("number", "")), str(ts[0]["name"]), float(ts[0]["max_score"]),
-                      sum(t["status"] == "passed" for t in ts), len(ts),
-                      statistics.fmean(float(t["score"]) for t in ts))
+    stats = [TestStat(col, ts[0].number, ts[0].name, ts[0].max_score, sum(t.status == "passed" for t in ts), len(ts),
+                      statistics.fmean(t.score for t in ts))
              for col, ts in found.items()]
     order = {col: i for i, col in enumerate(found)}
     return sorted(stats, key=lambda s: (s.pass_rate, order[s.column]))

@@ -36,8 +36,10 @@ from autograder.authoring.gpu_check import (
     wheel_fits,
 )
 from autograder.errors import UsageError
+from autograder.results import GradingResult, from_gradescope
+from autograder.runner import GradeRun
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 HAS_CUDA = torch.cuda.is_available()
 
 
@@ -218,13 +220,14 @@ def test_the_real_zoos_have_loop_entries_for_the_timed_torch_assignments() -> No
 # --------------------------------------------------------------------------- checks of gradings
 
 def _results(tests: list[tuple[str, str, float, float, str]], device: str = "cuda", errors: tuple[str, ...] = (),
-             exit_code: int = 0) -> dict[str, Any]:
-    """A results.json: (shown name, function, score, max, category) per test."""
-    return {"score": sum(t[2] for t in tests), "_exit_code": exit_code,
+             exit_code: int = 0, records: dict[str, Any] | None = None) -> GradeRun:
+    """A grading that wrote a results.json: (shown name, function, score, max, category) per test."""
+    data = {"score": sum(t[2] for t in tests),
             "tests": [{"name": n, "score": s, "max_score": m, "status": "passed" if s == m else "failed", "tags": [c]}
                       for n, _, s, m, c in tests],
             "extra_data": {"device": device, "grader_errors": list(errors),
-                           "test_functions": {n: f for n, f, *_ in tests}}}
+                           "test_functions": {n: f for n, f, *_ in tests}, "tests": records or {}}}
+    return GradeRun(exit_code, "", False, 0.5, from_gradescope(data), None)
 
 
 FULL = [("softmax", "test_softmax", 90.0, 90.0, "hidden"), ("speed", "test_speed", 10.0, 10.0, "performance")]
@@ -301,8 +304,8 @@ def test_measured_peaks_are_positive_rates() -> None:
 
 def test_throughput_figures_from_a_reference_grading() -> None:
     peak = Peak("datasheet X", bandwidth_gbs=1000.0, fp32_tflops=50.0, fp16_tflops=500.0)
-    def data(function: str, record: dict[str, Any]) -> dict[str, Any]:
-        return {"extra_data": {"test_functions": {"shown": function}, "tests": {"shown": record}}}
+    def data(function: str, record: dict[str, Any]) -> GradingResult:
+        return from_gradescope({"extra_data": {"test_functions": {"shown": function}, "tests": {"shown": record}}})
 
     runs = {"float16": {"student_ms": 100.0, "yardstick_ms": 200.0}, "float32": {"student_ms": 1000.0}}
     attention_data = data("test_forward_speed", {"model_flops": 2e12, "runs": runs})
@@ -424,15 +427,14 @@ def test_a_whole_rehearsal_files_every_result_into_the_report(tmp_path: Path, mo
     graded: list[tuple[str, str, str | None]] = []
 
     def fake_grade(name: str, submission: Path, results: Path, device: str,
-                   select: str | None = None) -> tuple[dict[str, Any], float]:
+                   select: str | None = None) -> tuple[GradeRun, float]:
         graded.append((name, results.name, select))
         tests = FULL if results.name == "reference.json" else SLOW
         if results.name == "stub.json":
             tests = [(n, f, 0.0, m, c) for n, f, _, m, c in FULL]
         loop = [(n, "test_cross_entropy_speed" if f == "test_speed" else f, *rest) for n, f, *rest in tests]
-        data = _results(loop, device=device)
-        data["extra_data"]["tests"] = {"speed": {"student_ms": 1.0, "yardstick_ms": 2.0, "device": device}}
-        return data, 0.5
+        return _results(loop, device=device,
+                        records={"speed": {"student_ms": 1.0, "yardstick_ms": 2.0, "device": device}}), 0.5
 
     def fake_stability(name: str, runs: int, busy: bool, echo: Any, device: str) -> Any:
         record = SimpleNamespace(name="speed", kind="ratio", values=[0.5, 2.5], passed=[True, True],

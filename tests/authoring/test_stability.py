@@ -11,10 +11,12 @@ import torch
 
 from autograder.authoring import stability
 from autograder.authoring.stability import Stability
+from autograder.results import GradingResult, from_gradescope
+from autograder.runner import GradeRun
 
 
 def results(ratio: float, passed: bool = True, exponent: float = 1.2, errors: tuple[str, ...] = (),
-            deep: bool = True) -> dict[str, Any]:
+            deep: bool = True) -> GradingResult:
     """A results.json with a speed test, a scaling test, a test that records no number, and a public test."""
     extra: dict[str, Any] = {"tests": {
         "speed": {"ratio": ratio, "budget": 3.0, "passed": passed},
@@ -22,15 +24,15 @@ def results(ratio: float, passed: bool = True, exponent: float = 1.2, errors: tu
     }}
     if errors:
         extra["grader_errors"] = list(errors)
-    return {"execution_time": 4.0, "extra_data": extra, "tests": [
+    return from_gradescope({"execution_time": 4.0, "extra_data": extra, "tests": [
         {"name": "deep graph", "status": "passed" if deep else "failed", "tags": ["performance"]},  # no record
         {"name": "speed", "status": "passed" if passed else "failed", "tags": ["performance"]},
         {"name": "scaling", "status": "passed" if exponent <= 1.5 else "failed", "tags": ["performance"]},
         {"name": "public one", "status": "failed", "tags": ["public"]},
-    ]}
+    ]})
 
 
-def folded(*runs: dict[str, Any]) -> Stability:
+def folded(*runs: GradingResult) -> Stability:
     s = Stability("demo")
     for data in runs:
         s.add(data)
@@ -70,7 +72,7 @@ def test_a_scaling_exponent_over_its_limit_fails() -> None:
 
 def test_grader_errors_and_empty_runs_are_not_ok() -> None:
     assert not folded(results(1.0, errors=("worker died",))).ok
-    assert not folded({"execution_time": 1.0, "tests": []}).ok
+    assert not folded(from_gradescope({"execution_time": 1.0, "tests": []})).ok
 
 
 def test_busy_core_runs_during_and_stops_after() -> None:
@@ -90,15 +92,15 @@ def test_reference_runs_of_softmax_nll_are_stable(capsys: pytest.CaptureFixture[
 
 
 def test_each_run_grades_on_the_chosen_device(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[tuple[str, ...]] = []
+    seen: list[dict[str, Any]] = []
 
-    def fake_grade(name: str, submission: Any, out: Any, extra: tuple[str, ...] = ()) -> dict[str, Any]:
-        seen.append(extra)
-        return results(1.0)
+    def fake_grade(name: str, submission: Any, out: Any, **options: Any) -> GradeRun:
+        seen.append(options)
+        return GradeRun(0, "", False, 1.0, results(1.0), None)
 
-    monkeypatch.setattr(stability, "grade_subprocess", fake_grade)
+    monkeypatch.setattr(stability.runner, "grade_subprocess", fake_grade)
     s = stability.stability("softmax_nll", runs=2, busy=False, echo=lambda line: None, device="cuda")
-    assert s.ok and seen == [("--select", "performance", "--device", "cuda")] * 2
+    assert s.ok and seen == [{"select": "performance", "device": "cuda", "timeout": 900}] * 2
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks what happens where no GPU exists")

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from autograder import assignment
 from autograder.authoring import bugzoo
 from autograder.authoring.verification import _bug_check
 from autograder.errors import AuthoringError
+from autograder.results import GradingResult, from_gradescope
 
 
-def results(*tests: tuple[str, float, float]) -> dict[str, Any]:
+def results(*tests: tuple[str, float, float]) -> GradingResult:
     """A results.json with tests (function name, score, max_score)."""
-    return {"score": sum(t[1] for t in tests), "extra_data": {"test_functions": {f"{n} doc": n for n, _, _ in tests}},
+    return from_gradescope({"score": sum(t[1] for t in tests), "extra_data": {"test_functions": {f"{n} doc": n for n, _, _ in tests}},
             "tests": [{"name": f"{n} doc", "score": s, "max_score": m, "status": "passed" if s == m else "failed"}
-                      for n, s, m in tests]}
+                      for n, s, m in tests]})
 
 
 SLOW = bugzoo.Bug("slow", "correct but slow", ("test_chain",), (("a", "b"),), score=90.0)

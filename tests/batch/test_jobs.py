@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import assignment
+from autograder import assignment, results
 from autograder.authoring import bugzoo
 from autograder.batch import jobs as batch
 from conftest import REPO, run_grade
@@ -183,10 +183,10 @@ except KeyboardInterrupt:
 PARENT = """
 import os, signal, subprocess, sys, threading, time
 signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a batch started in the background or under nohup
-from autograder.batch.jobs import _interrupt_with_parent
+from autograder.runner import interrupt_with_parent
 def task():  # Dask runs a task in a thread of the worker process, waiting for its grading
     subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], start_new_session=True,
-                     preexec_fn=_interrupt_with_parent).wait()
+                     preexec_fn=interrupt_with_parent).wait()
 threading.Thread(target=task, daemon=True).start()
 while not os.path.exists(sys.argv[2] + ".ready"):
     time.sleep(0.05)
@@ -212,6 +212,7 @@ def test_a_grading_is_interrupted_when_its_dask_worker_dies(tmp_path):
     (1, None, "grader error"),
 ])
 def test_exit_codes_of_grade_map_to_statuses(code, data, status):
+    data = None if data is None else results.from_gradescope(data)
     assert batch._classify(code, data, "autograder: error: not a readable zip: x\n", False)[0] == status
 
 

@@ -8,6 +8,7 @@ from test_gradebook import graded_files
 
 from autograder.batch import feedback, gradebook, summary
 from autograder.batch.roster import Submission
+from autograder.results import from_gradescope
 
 
 def test_summary_has_three_plots_and_worst_tests_first(tmp_path):
@@ -39,7 +40,7 @@ def test_feedback_page_escapes_what_the_submission_printed(tmp_path):
         {"name": "t <i>", "number": "1.1", "score": 1, "max_score": 2, "status": "failed",
          "output": "</pre><img src=x onerror=alert(1)>", "tags": ["public"], "visibility": "visible"}]}
     manifest = {"status": "graded", "key": {"seed": 7, "assignment": "softmax_nll"}, "seconds": 2.0}
-    feedback.write(tmp_path / "f.html", "ada", manifest, results)
+    feedback.write(tmp_path / "f.html", "ada", manifest, from_gradescope(results))
     page = (tmp_path / "f.html").read_text()
     assert "<script>" not in page and "<img src=x" not in page and "&lt;script&gt;" in page
     assert "Score: 1 / 2" in page and "--seed 7" in page
