@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from . import __version__, assignment, intake, results, sandbox, static_checks, user_slots
+from .device import resolve_device
 from .errors import GraderError, SubmissionError, UsageError
 from .pytest_plugin import CATEGORIES, GradingContext, GradingPlugin
 from .student import SandboxTransport, Student
@@ -38,21 +39,6 @@ class Grading:
     @property
     def grader_failed(self) -> bool:
         return bool(self.result.grader_errors)
-
-
-def resolve_device(requested: str) -> str:
-    """``auto`` -> cuda if present else cpu; ``cuda`` without a GPU is a usage error."""
-    if requested not in ("auto", "cpu", "cuda") and not requested.startswith("cuda:"):
-        raise UsageError(f"--device {requested!r} is not one of auto, cpu, cuda")
-    if requested == "cpu":
-        return "cpu"
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda" if requested == "auto" else requested
-    if requested == "auto":
-        return "cpu"
-    raise UsageError(f"--device {requested}: no CUDA device is available here")
 
 
 def grade(

@@ -77,7 +77,25 @@ class _Meta:
     """``small``, ``scale`` or ``performance`` (``@graded(size=...)``): tests run in this order."""
 
 
+@dataclass(frozen=True)
+class Mode:
+    """How this pytest run grades: for ``autograder grade`` (with its context) or locally, for a student."""
+
+    assignment: Assignment
+    context: GradingContext | None = None
+    """Set when grading; None in local mode."""
+
+    @property
+    def device(self) -> str:
+        """The grader's device, or cpu locally."""
+        return self.context.device if self.context is not None else "cpu"
+
+
 CONTEXT = pytest.StashKey[GradingContext]()
+"""Put by ``GradingPlugin`` before the plugin's own hooks run; ``MODE`` is built from it."""
+MODE = pytest.StashKey[Mode]()
+LOCAL_SEED = pytest.StashKey[int]()
+"""The seed a local run chose (when ``--ag-seed`` was not given)."""
 META = pytest.StashKey[_Meta]()
 CREDIT = pytest.StashKey[Credit]()
 EXTRA = pytest.StashKey[dict]()
@@ -119,20 +137,26 @@ def _local_assignment(config: pytest.Config) -> Assignment | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    assignment = config.stash[CONTEXT].assignment if CONTEXT in config.stash else _local_assignment(config)
+    context = config.stash.get(CONTEXT, None)
+    assignment = context.assignment if context is not None else _local_assignment(config)
     if assignment is None:
         return
     config.stash[LOCAL_RESULTS] = []
-    config._ag_assignment = assignment  # type: ignore[attr-defined]
+    config.stash[MODE] = Mode(assignment, context)
     for marker, title in assignment.tasks.items():
         config.addinivalue_line("markers", f"{marker}: {title}")
 
 
-def _assignment(config: pytest.Config) -> Assignment:
-    found = getattr(config, "_ag_assignment", None)
-    if found is None:
+def _mode(config: pytest.Config) -> Mode:
+    """The run's mode; a usage error where no assignment was found."""
+    mode = config.stash.get(MODE, None)
+    if mode is None:
         raise pytest.UsageError("no assignment.toml found at or above the test folder")
-    return found
+    return mode
+
+
+def _assignment(config: pytest.Config) -> Assignment:
+    return _mode(config).assignment
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -146,35 +170,38 @@ def assignment(pytestconfig: pytest.Config) -> Assignment:
 @pytest.fixture(scope="session")
 def seed(pytestconfig: pytest.Config) -> int:
     """The run's seed: chosen and recorded by the grader, random per local run unless --ag-seed."""
-    if CONTEXT in pytestconfig.stash:
-        return pytestconfig.stash[CONTEXT].seed
+    mode = pytestconfig.stash.get(MODE, None)
+    if mode is not None and mode.context is not None:
+        return mode.context.seed
     chosen = pytestconfig.getoption("--ag-seed")
     if chosen is None:
         chosen = secrets.randbelow(2**31)
-        pytestconfig._ag_seed = chosen  # type: ignore[attr-defined]
+        pytestconfig.stash[LOCAL_SEED] = chosen
     return int(chosen)
 
 
 @pytest.fixture(scope="session")
 def device(pytestconfig: pytest.Config) -> str:
     """The device inputs are placed on: the grader's choice, or cpu locally."""
-    return pytestconfig.stash[CONTEXT].device if CONTEXT in pytestconfig.stash else "cpu"
+    mode = pytestconfig.stash.get(MODE, None)
+    return mode.device if mode is not None else "cpu"
 
 
 @pytest.fixture(scope="session")
 def student(pytestconfig: pytest.Config, device: str) -> Any:
     """The student's code: sandboxed when grading, imported in-process locally."""
-    if CONTEXT in pytestconfig.stash:
-        yield pytestconfig.stash[CONTEXT].student
+    mode = _mode(pytestconfig)
+    if mode.context is not None:
+        yield mode.context.student
         return
-    a = _assignment(pytestconfig)
+    a = mode.assignment
     folder = Path(pytestconfig.getoption("--submission-dir") or a.folder)
     module = folder / a.module_file
     if not module.is_file():
         pytest.fail(f"{a.module_file} not found in {folder} (run pytest in the assignment folder)", pytrace=False)
     report = static_checks.check(module.read_bytes(), a.banned, a.module_file)
-    transport = LocalTransport(local_config(module.resolve(), a.name, a.probes_file, a.banned.calls,
-                                            a.banned.methods, a.preload, a.banned.aten), a.limits.call_seconds)
+    config = local_config(module.resolve(), a.name, a.probes_file, a.banned, a.preload)
+    transport = LocalTransport(config, a.limits.call_seconds)
     yield Student(transport, report, a.module_file, device)
     transport.close()
 
@@ -266,15 +293,15 @@ def _meta(item: pytest.Item, a: Assignment, index: int) -> _Meta | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not hasattr(config, "_ag_assignment"):
+    mode = config.stash.get(MODE, None)
+    if mode is None:
         return
-    a = _assignment(config)
     for index, item in enumerate(items):
         try:
-            meta = _meta(item, a, index)
+            meta = _meta(item, mode.assignment, index)
         except AuthoringError as exc:
-            if CONTEXT in config.stash:
-                config.stash[CONTEXT].collection_errors.append(f"assignment authoring error: {exc}")
+            if mode.context is not None:
+                mode.context.collection_errors.append(f"assignment authoring error: {exc}")
             raise pytest.UsageError(f"assignment authoring error: {exc}") from None
         if meta is not None:
             item.stash[META] = meta
@@ -297,8 +324,8 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     """Hidden tests run with expected values withheld from messages."""
     meta = item.stash.get(META, None)
     reveal = meta is None or meta.category == "public"
-    device = item.config.stash[CONTEXT].device if CONTEXT in item.config.stash else "cpu"
-    with compare.reveal_expected(reveal, device):
+    mode = item.config.stash.get(MODE, None)
+    with compare.reveal_expected(reveal, mode.device if mode is not None else "cpu"):
         return (yield)
 
 
@@ -311,8 +338,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     final = call.when == "call" or (call.when == "setup" and not report.passed)
     if final:
         result = _result(item, meta, call, report)
-        if CONTEXT in item.config.stash:
-            ctx = item.config.stash[CONTEXT]
+        ctx = _mode(item.config).context
+        if ctx is not None:
             ctx.results.append(result)
             ctx.extra.test_functions[meta.name] = getattr(item, "originalname", item.name)
             extra = item.stash.get(EXTRA, None)
@@ -392,15 +419,17 @@ def _failure_text(call: pytest.CallInfo[None], meta: _Meta) -> tuple[str, str | 
 # --------------------------------------------------------------------------- local summary
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
-    if CONTEXT in config.stash or not hasattr(config, "_ag_assignment"):
+    mode = config.stash.get(MODE, None)
+    if mode is None or mode.context is not None:
         return None
-    a = _assignment(config)
+    a = mode.assignment
     return [f"assignment: {a.name} ({a.title}); seed: --ag-seed to repeat a run"]
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """Local mode: each test's points and the total."""
-    if CONTEXT in config.stash or LOCAL_RESULTS not in config.stash:
+    mode = config.stash.get(MODE, None)
+    if mode is None or mode.context is not None:
         return
     results: list[TestResult] = config.stash[LOCAL_RESULTS]
     if not results:
@@ -411,7 +440,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     short = config.getoption("tbstyle") == "auto"
     for line in points_table(results, _assignment(config), width, shorten_problems=short):
         tr.write_line(line)
-    seed = getattr(config, "_ag_seed", None) or config.getoption("--ag-seed")
+    seed = config.stash.get(LOCAL_SEED, None) or config.getoption("--ag-seed")
     if short and any(r.status != "passed" for r in results):
         tr.write_line("Each failure above shows what was checked, what went wrong and a hint; "
                       "`pytest --tb=long` shows full tracebacks.")

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from . import compare, hints
+from .assignment import Banned
 from .errors import CheckFailed, GraderError, WorkerCrash
 from .static_checks import Report
 from .worker import protocol
 from .worker.protocol import Reply
-from .worker.serve import Dispatcher, WorkerConfig
+from .worker.serve import BannedApis, Dispatcher, WorkerConfig
 
 if TYPE_CHECKING:  # the sandbox is Linux-only grading code: local mode (any OS) never imports it
     from .sandbox import Stage, Worker
@@ -423,17 +424,14 @@ def _student_error(info: Any) -> StudentError:
     )
 
 
-def local_config(module_path: Path, assignment_name: str, probes: Path | None, banned_calls: tuple[str, ...],
-                 banned_methods: tuple[str, ...], preload: tuple[str, ...],
-                 banned_aten: tuple[str, ...] = ()) -> WorkerConfig:
+def local_config(module_path: Path, assignment_name: str, probes: Path | None, banned: Banned,
+                 preload: tuple[str, ...]) -> WorkerConfig:
     """Worker configuration for local (in-process) mode."""
     return WorkerConfig(
         module_name=assignment_name,
         module_path=str(module_path),
         probes_path=str(probes) if probes and probes.is_file() else None,
-        banned_calls=list(banned_calls),
-        banned_methods=list(banned_methods),
-        banned_aten=list(banned_aten),
+        banned=BannedApis.of(banned),
         preload=list(preload),
         threads=1,
     )

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from autograder import assignment, performance, static_checks
+from autograder.assignment import Banned
 from autograder.errors import CheckFailed
 from autograder.student import LocalTransport, Student, local_config
 from autograder.worker import timing
@@ -99,7 +100,7 @@ def test_cpu_clock_counts_thread_cpu_time_not_sleep():
 def _local_student(tmp_path: Path, source: str) -> Student:
     module = tmp_path / "softmax_nll.py"
     module.write_text(source)
-    config = local_config(module, "softmax_nll", SPEC.probes_file, (), (), ("torch",))
+    config = local_config(module, "softmax_nll", SPEC.probes_file, Banned(), ("torch",))
     return Student(LocalTransport(config), static_checks.Report(), SPEC.module_file)
 
 
@@ -145,7 +146,7 @@ QUADRATIC = "def visit(n):\n    seen = []\n    for i in range(n):\n        if i 
 def _probing_student(tmp_path: Path, source: str) -> Student:
     (tmp_path / "softmax_nll.py").write_text(source)
     (tmp_path / "probes.py").write_text(PROBES)
-    config = local_config(tmp_path / "softmax_nll.py", "softmax_nll", tmp_path / "probes.py", (), (), ())
+    config = local_config(tmp_path / "softmax_nll.py", "softmax_nll", tmp_path / "probes.py", Banned(), ())
     return Student(LocalTransport(config), static_checks.Report(), SPEC.module_file)
 
 

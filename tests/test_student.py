@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder import static_checks
+from autograder.assignment import Banned
 from autograder.errors import CheckFailed
 from autograder.student import LocalTransport, Student, _debugged, local_config
 
@@ -25,7 +26,7 @@ def local_student(tmp_path: Path, source: str, seconds: float) -> Student:
     name = f"ag_local_{tmp_path.name}"
     module = tmp_path / f"{name}.py"
     module.write_text(source)
-    transport = LocalTransport(local_config(module, name, None, (), (), ()), seconds)
+    transport = LocalTransport(local_config(module, name, None, Banned(), ()), seconds)
     return Student(transport, static_checks.Report(), module.name)
 
 

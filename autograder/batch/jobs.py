@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from .. import __version__, assignment, results, runner
+from ..device import check_device
 from ..errors import UsageError
 from . import feedback, gradebook, roster, summary
 from .progress import Progress
@@ -67,7 +68,6 @@ GRADING_TIMEOUT = 1800.0
 MANIFEST = "manifest.json"
 RESULTS = "results.json"
 FEEDBACK = "feedback.html"
-DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -342,12 +342,10 @@ def grade_batch(
 
 
 def _check_arguments(device: str, workers: int | None, scheduler: str | None, isolation: str) -> None:
-    from ..sandbox import ISOLATION_LEVELS
+    from ..sandbox.isolation import check_isolation
 
-    if isolation != "auto" and isolation not in ISOLATION_LEVELS:
-        raise UsageError(f"--isolation {isolation!r} is not one of auto, {', '.join(ISOLATION_LEVELS)}")
-    if device not in DEVICES and not (device.startswith("cuda:") and device[5:].isdigit()):
-        raise UsageError(f"--device {device!r} is not one of auto, cpu, cuda, cuda:N")
+    check_isolation(isolation)
+    check_device(device)
     if workers is not None and workers < 1:
         raise UsageError(f"--workers {workers}: must be at least 1")
     if workers is not None and scheduler:

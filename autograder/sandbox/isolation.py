@@ -12,7 +12,8 @@ from pathlib import Path
 from .. import user_slots
 from ..errors import UsageError
 
-__all__ = ["ISOLATION_LEVELS", "bubblewrap_works", "choose_isolation", "ro_runtime_binds", "user_isolation_works"]
+__all__ = ["ISOLATION_LEVELS", "bubblewrap_works", "check_isolation", "choose_isolation", "ro_runtime_binds",
+           "user_isolation_works"]
 
 ISOLATION_LEVELS = ("bubblewrap", "user", "plain")
 
@@ -36,12 +37,18 @@ def user_isolation_works() -> bool:
     return user_slots.user_isolation_works(sys.executable)
 
 
+def check_isolation(requested: str) -> str:
+    """``requested`` if it names a level (or ``auto``), else a usage error naming it (availability is not checked)."""
+    if requested != "auto" and requested not in ISOLATION_LEVELS:
+        raise UsageError(f"--isolation {requested!r} is not one of auto, {', '.join(ISOLATION_LEVELS)}")
+    return requested
+
+
 def choose_isolation(requested: str = "auto") -> str:
     """The isolation level to use: the best available for ``auto``, else exactly the one asked."""
     if requested == "auto":
         return "bubblewrap" if bubblewrap_works() else "user" if user_isolation_works() else "plain"
-    if requested not in ISOLATION_LEVELS:
-        raise UsageError(f"--isolation {requested!r} is not one of auto, {', '.join(ISOLATION_LEVELS)}")
+    check_isolation(requested)
     if requested == "bubblewrap" and not bubblewrap_works():
         raise UsageError("--isolation bubblewrap: bwrap is missing or cannot create namespaces here")
     if requested == "user" and not user_isolation_works():

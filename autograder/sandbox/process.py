@@ -22,7 +22,7 @@ from ..assignment import Limits
 from ..errors import GraderError, ProtocolError, WorkerCrash
 from ..worker import protocol
 from ..worker.protocol import Reply
-from ..worker.serve import WorkerConfig
+from ..worker.serve import BannedApis, WorkerConfig
 from .cgroup import make_cgroup
 from .cpu_clock import tree_cpu_seconds
 from .isolation import ro_runtime_binds
@@ -174,9 +174,7 @@ class Worker:
             module_name=self.stage.module_name,
             module_path=str(sub / f"{self.stage.module_name}.py"),
             probes_path=str(run / "assignment_probes.py") if self.stage.has_probes else None,
-            banned_calls=list(self.stage.banned_calls),
-            banned_methods=list(self.stage.banned_methods),
-            banned_aten=list(self.stage.banned_aten),
+            banned=BannedApis.of(self.stage.banned),
             preload=list(self.stage.preload),
             threads=1,
             output_cap=self.limits.output_kb * 1024,

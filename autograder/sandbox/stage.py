@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..assignment import Assignment
+from ..assignment import Assignment, Banned
 
 __all__ = ["WORKER_PACKAGE", "Stage", "prepare_stage"]
 
@@ -20,9 +20,7 @@ class Stage:
     root: Path
     module_name: str
     preload: tuple[str, ...] = ()
-    banned_calls: tuple[str, ...] = ()
-    banned_methods: tuple[str, ...] = ()
-    banned_aten: tuple[str, ...] = ()
+    banned: Banned = field(default_factory=Banned)
     has_probes: bool = False
 
     @property
@@ -49,9 +47,7 @@ def prepare_stage(root: Path, assignment: Assignment, source: bytes, preload: tu
         root=root,
         module_name=assignment.name,
         preload=preload,
-        banned_calls=assignment.banned.calls,
-        banned_methods=assignment.banned.methods,
-        banned_aten=assignment.banned.aten,
+        banned=assignment.banned,
         has_probes=has_probes,
     )
 

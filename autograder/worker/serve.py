@@ -32,15 +32,27 @@ __all__ = ["Dispatcher", "WorkerConfig", "main"]
 
 
 @dataclass
+class BannedApis:
+    """The assignment's banned APIs as the worker enforces them (``assignment.Banned`` without its reason)."""
+
+    calls: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+    aten: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, banned: Any) -> BannedApis:
+        """From an ``assignment.Banned`` (not imported: this package runs alone in the sandbox)."""
+        return cls(list(banned.calls), list(banned.methods), list(banned.aten))
+
+
+@dataclass
 class WorkerConfig:
     """What the worker needs to know; written by the trusted side as config.json."""
 
     module_name: str
     module_path: str
     probes_path: str | None = None
-    banned_calls: list[str] = field(default_factory=list)
-    banned_methods: list[str] = field(default_factory=list)
-    banned_aten: list[str] = field(default_factory=list)
+    banned: BannedApis = field(default_factory=BannedApis)
     preload: list[str] = field(default_factory=list)
     threads: int = 1
     output_cap: int = 64 * 1024
@@ -122,10 +134,10 @@ class Dispatcher:
             self._set_threads(self.config.threads)
         if self.config.probes_path:
             self.probes = _import_file("assignment_probes", self.config.probes_path)
-        guard.install(self.config.banned_calls, self.config.banned_methods, self.config.module_path, self.hits)
+        guard.install(self.config.banned.calls, self.config.banned.methods, self.config.module_path, self.hits)
         if self.capture:  # the sandboxed worker; never in a student's own local pytest process
             guard.block_network()
-        self._aten_mode = guard.aten_guard(self.config.banned_aten, self.config.module_path, self.hits)
+        self._aten_mode = guard.aten_guard(self.config.banned.aten, self.config.module_path, self.hits)
 
     def import_student(self) -> dict[str, Any]:
         """Import the student's module; any failure is recorded as the student's import error."""
@@ -249,7 +261,8 @@ def _import_file(name: str, path: str) -> ModuleType:
 def main(config_path: str) -> None:
     """Serve requests on the pipes the grader gave as stdin/stdout until told to exit."""
     with open(config_path, encoding="utf-8") as fh:
-        config = WorkerConfig(**json.load(fh))
+        data = json.load(fh)
+        config = WorkerConfig(**dict(data, banned=BannedApis(**data.get("banned", {}))))
     proto_in = os.fdopen(os.dup(0), "rb")
     proto_out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDWR)
