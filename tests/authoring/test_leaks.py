@@ -150,7 +150,7 @@ def test_check_zip_reads_every_member(spec, clean, secrets, tmp_path):
 
 
 def test_verify_reports_the_leak_check(spec, monkeypatch):
-    from autograder import verification
+    from autograder.authoring import verification
 
     assert verification._leak_check(spec).ok
     real = release.student_files

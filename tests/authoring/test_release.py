@@ -173,7 +173,7 @@ def test_markdown_math_check(text: str, problem: str | None) -> None:
 
 
 def test_release_refuses_a_stale_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from autograder import templates
+    from autograder.authoring import templates
     from autograder.errors import AuthoringError
 
     monkeypatch.setattr(templates, "check", lambda names=None: ["student_template/x/x.py"])
