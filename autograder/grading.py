@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from . import __version__, assignment, intake, results, sandbox, static_checks, user_slots
+from . import __version__, assignment, intake, results, sandbox, static_checks, timeline, user_slots
 from .device import resolve_device
 from .errors import GraderError, SubmissionError, UsageError
 from .pytest_plugin import CATEGORIES, GradingContext, GradingPlugin
@@ -53,6 +53,8 @@ def grade(
 ) -> Grading:
     """Grade one submission and write results.json; UsageError for bad arguments."""
     started = time.monotonic()
+    record = timeline.Timeline()
+    record.add("start-up", timeline.process_age() or 0.0)
     fix_allocator()
     spec = assignment.load(assignment_name)
     device = resolve_device(device)
@@ -68,11 +70,13 @@ def grade(
         submitted_file=taken.origin, isolation_warning=isolation_warning(spec, level, isolation),
     )
     try:
-        result = _run(spec, taken, problem, device, seed, level, select, extra, started)
+        result = _run(spec, taken, problem, device, seed, level, select, extra, started, record)
     except UsageError:
         raise
     except Exception as exc:  # noqa: BLE001 - any grader failure must still produce results.json
         result = results.error_result(f"{type(exc).__name__}: {exc}", time.monotonic() - started, extra)
+    record.add("finish", time.monotonic() - (record.ended or time.monotonic()))
+    result.extra_data.timeline = record.as_dict()
     results.write_atomic(results_path, results.to_gradescope(result))
     return Grading(result, Path(results_path))
 
@@ -115,8 +119,10 @@ def _not_user() -> str:
 
 
 def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionError | None, device: str,
-         seed: int, level: str, select: str | None, extra: results.Extra, started: float) -> results.GradingResult:
+         seed: int, level: str, select: str | None, extra: results.Extra, started: float,
+         record: timeline.Timeline) -> results.GradingResult:
     """Stage the file, run pytest with the grading plugin, and gather the result."""
+    record.add("intake", time.monotonic() - started)
     report = static_checks.check(taken.source, spec.banned, spec.module_file)
     if problem is not None:
         report = static_checks.Report(syntax_error=problem.problem, hint=problem.hint or static_checks.SYNTAX_HINT)
@@ -129,9 +135,11 @@ def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionE
         student = Student(transport, report, spec.module_file, device, taken.ignored)
         ctx = GradingContext(spec, student, seed, device, extra=extra)
         try:
-            code = _pytest(spec, ctx, Path(tmp), select)
+            code = _pytest(spec, ctx, Path(tmp), select, record)
         finally:
             transport.close()
+            record.add("worker start (within the tests)", sum(transport.start_seconds))
+            record.ended = time.monotonic()
         extra.worker_starts = transport.starts
         extra.process_limit = (f"cgroup pids.max={spec.limits.processes}" if transport.process_cap
                                   else "unavailable here (no writable pids cgroup)")
@@ -148,7 +156,8 @@ def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionE
     return result
 
 
-def _pytest(spec: assignment.Assignment, ctx: GradingContext, tmp: Path, select: str | None) -> int:
+def _pytest(spec: assignment.Assignment, ctx: GradingContext, tmp: Path, select: str | None,
+            record: timeline.Timeline) -> int:
     """Run the assignment's tests in this (trusted) process, isolated from any project config."""
     ini = tmp / "pytest.ini"
     ini.write_text("[pytest]\n", encoding="utf-8")
@@ -162,7 +171,7 @@ def _pytest(spec: assignment.Assignment, ctx: GradingContext, tmp: Path, select:
     saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
-        return int(pytest.main(args, plugins=[GradingPlugin(ctx)]))
+        return int(pytest.main(args, plugins=[GradingPlugin(ctx), timeline.Recorder(record)]))
     finally:
         if saved is None:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)

@@ -75,6 +75,8 @@ class Extra:
     process_limit: str | None = None
     worker_start_seconds: list[float] | None = None
     grader_failed: bool = False
+    timeline: dict[str, Any] | None = None
+    """Where the grading's time went (``timeline.Timeline.as_dict``): seconds per phase and per test."""
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object, in field order, without unset fields."""
