@@ -11,7 +11,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PYTEST_WORKERS ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test check lint typecheck templates verify clean gpu-wheels gpu-check
+.PHONY: setup demo test check lint typecheck templates verify bench clean gpu-wheels gpu-check
 
 setup: $(VENV)/.installed
 
@@ -52,6 +52,14 @@ templates: setup
 # The full self-check: reference 100, stub 0, every bug-zoo entry caught (about 20 minutes on 2 cores).
 verify: setup
 	$(BIN)/autograder verify
+
+# Grading speed (README "Grading speed"): per assignment, median wall and CPU time of the reference and
+# of its slowest bug-zoo entry, on this machine and under a Gradescope-like budget (one CPU at 50%,
+# 768 MB; cgroups, so run as root). About an hour with the default 3 repeats on 2 cores:
+#   make bench BENCH_ARGS="--repeats 1 optim"      (fewer, or some assignments)
+BENCH_ARGS ?=
+bench: setup
+	$(BIN)/autograder bench $(BENCH_ARGS)
 
 # The CUDA path on a real GPU (README "GPU"). On a machine with internet:
 #   make gpu-wheels WHEELS=dir [GPU_PYTHON_VERSION=3.12] [GPU_GLIBC=2.28]

@@ -8,6 +8,7 @@ check (``verify``, ``build-templates --check``) found a problem.
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -203,3 +204,39 @@ def grade_batch(assignment: str, submissions: Path, out: Path, workers: int | No
     if report.grader_errors:
         _fail(f"{len(report.grader_errors)} submission(s) ended in a grader error (not a score; listed in the "
               "gradebook): rerun the same command to try them again", 1)
+
+
+@main.command()
+@click.argument("assignments", nargs=-1)
+@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True,
+              help="gradings per submission and condition (the table shows medians)")
+@click.option("--seed", type=int, default=1, show_default=True, help="the seed of every grading")
+@click.option("--budget/--no-budget", "limited", default=True, show_default=True,
+              help="also time the reference and the slowest entry under one CPU at 50%% and 768 MB (cgroups, root)")
+@click.option("--tree", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="the grader checkout to time (default: this one), to compare two versions on one machine")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="write every run (time, score, load average) here")
+@click.option("--runs", "runs_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="make the table from an earlier --json instead of grading")
+@click.option("--before", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="an earlier --json: each cell shows before -> now")
+def bench(assignments: tuple[str, ...], repeats: int, seed: int, limited: bool, tree: Path | None,
+          json_path: Path | None, runs_path: Path | None, before: Path | None) -> None:
+    """Time gradings: per assignment, the reference and its slowest bug-zoo entry (README "Grading speed")."""
+    from . import assignment
+    from . import bench as timing
+
+    if runs_path is not None:
+        runs = timing.load(runs_path)
+    else:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed bench still removes its cgroups
+
+        def show(run: timing.Run) -> None:
+            click.echo(f"{run.assignment:15} {run.subject:40} {run.condition:8} {run.seconds:7.1f} s  "
+                       f"score {run.score}  load {run.load:.1f}", err=True)
+
+        runs = timing.bench(list(assignments) or assignment.names(), repeats, seed, tree, limited, show)
+    if json_path is not None:
+        timing.save(runs, json_path)
+    click.echo(timing.table(runs, timing.load(before) if before is not None else None))
