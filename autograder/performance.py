@@ -33,8 +33,8 @@ from .student import Student
 from .worker import protocol, timing
 
 __all__ = [
-    "Scaling", "Timing", "Verdict", "calls_for", "feedback", "judge", "measure", "scaling", "scaling_test",
-    "speed_test", "yardsticks",
+    "Scaling", "Timing", "Verdict", "calibrated_calls", "calls_for", "decided", "feedback", "judge", "measure",
+    "scaling", "scaling_test", "speed_test", "yardsticks",
 ]
 
 MIN_REQUEST_SECONDS = 0.25
@@ -148,11 +148,12 @@ def _expected_last(yard: Any, args: list[Any], kwargs: dict[str, Any], device: s
 
 def measure(student: Student, spec: Assignment, fn: str, yardstick: str, args: tuple[Any, ...],
             kwargs: dict[str, Any] | None = None, rounds: int = ROUNDS, what: str = "",
-            uses: tuple[str, ...] = ()) -> Timing:
+            uses: tuple[str, ...] = (), budget: float | None = None) -> Timing:
     """Time ``fn`` (in the worker) against ``yardstick`` (here), alternating over ``rounds``.
 
     With ``uses``, ``fn`` is a probe running those student functions (see ``Student.run_timed``);
-    the yardstick then takes the probe's arguments.
+    the yardstick then takes the probe's arguments. With ``budget``, rounds stop as soon as the
+    verdict is certain (``decided``): the median of all ``rounds`` would be on the same side.
     """
     kwargs = dict(kwargs or {})
     what = what or fn
@@ -161,15 +162,19 @@ def measure(student: Student, spec: Assignment, fn: str, yardstick: str, args: t
     if yard is None:
         raise AuthoringError(str(spec.probes_file), f"no yardstick named {yardstick!r} in YARDSTICKS")
     arg_list = list(args)
-    student.run_timed(fn, args, kwargs, calls=2, uses=uses)
+    warm = student.run_timed(fn, args, kwargs, calls=2, uses=uses)
     yard_per_call, sample_output = _run_here(yard, arg_list, kwargs, device, calls=2)
     yard_calls = calls_for(yard_per_call, YARDSTICK_CALLS)
     overhead = _overhead(arg_list, kwargs, sample_output, device)
-    probe = student.run_timed(fn, args, kwargs, calls=CALIBRATION_CALLS, uses=uses)
-    calls = calls_for((probe.trusted_seconds - overhead) / CALIBRATION_CALLS, MAX_CALLS)
+    calls = calibrated_calls((warm.trusted_seconds - overhead) / 2)
+    if calls is None:
+        probe = student.run_timed(fn, args, kwargs, calls=CALIBRATION_CALLS, uses=uses)
+        calls = calls_for((probe.trusted_seconds - overhead) / CALIBRATION_CALLS, MAX_CALLS)
     out = Timing([], [], calls, overhead, device)
     expected = _expected_last(yard, arg_list, kwargs, device, calls)
     for r in range(rounds):
+        if budget is not None and decided(out.ratios(), budget, rounds):
+            break
         for role in (("student", "yardstick") if r % 2 == 0 else ("yardstick", "student")):
             if role == "yardstick":
                 out.yardstick_per_call.append(_run_here(yard, arg_list, kwargs, device, yard_calls)[0])
@@ -180,6 +185,26 @@ def measure(student: Student, spec: Assignment, fn: str, yardstick: str, args: t
                 out.student_per_call.append(max((run.trusted_seconds - overhead) / calls, 1e-9))
                 out.reported += run.samples
     return out
+
+
+def decided(ratios: list[float], budget: float, rounds: int) -> bool:
+    """Whether the median of ``rounds`` ratios is already on one side of ``budget``, whatever the rest.
+
+    More than half of them within the budget puts the median within it (for an even count both
+    middle values are), more than half above puts it above: the verdict is the same as after
+    every round, and ``judge`` on the rounds taken gives it.
+    """
+    need = rounds // 2 + 1
+    return sum(r <= budget for r in ratios) >= need or sum(r > budget for r in ratios) >= need
+
+
+def calibrated_calls(warm_per_call: float) -> int | None:
+    """Calls per round straight from the warm-up, when it shows calls so slow that the fewest (3) are used.
+
+    The warm-up's two calls overstate the per-call time a little (first-call costs), so only a
+    warm-up at twice the threshold decides; otherwise None: calibrate with ``CALIBRATION_CALLS``.
+    """
+    return 3 if warm_per_call >= 2 * MIN_REQUEST_SECONDS / 3 else None
 
 
 def calls_for(per_call: float, most: int) -> int:
@@ -256,7 +281,7 @@ def speed_test(student: Student, spec: Assignment, fn: str, yardstick: str, args
     got = student.probe(fn, *args, uses=uses, **(kwargs or {})) if uses else student.call(fn, *args, **(kwargs or {}))
     expect_close(got, expected, what=what, hint="it must be correct before it is timed.")
     _budget(spec, budget)
-    timing = measure(student, spec, fn, yardstick, args, kwargs, what=what, uses=uses)
+    timing = measure(student, spec, fn, yardstick, args, kwargs, what=what, uses=uses, budget=spec.budgets[budget])
     return judge(timing, spec.budgets[budget], what, record=record)
 
 

@@ -181,3 +181,34 @@ def test_calls_per_run_fill_the_minimum_request_time():
     assert performance.calls_for(0.05, performance.YARDSTICK_CALLS) == 5
     assert performance.calls_for(0.2, performance.YARDSTICK_CALLS) == 3
     assert performance.calls_for(-1.0, performance.MAX_CALLS) == performance.MAX_CALLS
+
+
+@pytest.mark.parametrize("rounds", [3, 4, 5, 6])
+def test_early_stop_gives_the_verdict_every_round_would(rounds):
+    """Whenever ``decided`` stops early, the median of any completion is on the same side of the budget."""
+    import itertools
+
+    budget = 2.0
+    for full in itertools.product((1.0, 3.0), repeat=rounds):
+        ordered = sorted(full)
+        middle = ordered[rounds // 2] if rounds % 2 else (ordered[rounds // 2 - 1] + ordered[rounds // 2]) / 2
+        stops = [taken for taken in range(rounds + 1) if performance.decided(list(full[:taken]), budget, rounds)]
+        if stops:  # stopped early: the majority so far gives the full run's verdict
+            within = sum(r <= budget for r in full[:stops[0]]) > rounds // 2
+            assert within == (middle <= budget), (full, stops[0])
+        else:  # an even split of an even number of rounds: every round runs, judged as before
+            assert rounds % 2 == 0 and sum(r <= budget for r in full) == rounds // 2, full
+
+
+def test_measure_stops_once_the_verdict_is_certain(tmp_path, batch):
+    """An honest submission far within its budget is measured in 3 of 5 rounds; a huge budget is met as soon."""
+    honest = performance.measure(_local_student(tmp_path, HONEST), SPEC, "cross_entropy", "cross_entropy", batch,
+                                 budget=1000.0)
+    assert len(honest.student_per_call) == len(honest.yardstick_per_call) == 3
+    assert performance.judge(honest, 1000.0, "honest").rounds == 3
+
+
+def test_slow_calls_skip_calibration():
+    """A warm-up at 0.2 s per call already means the fewest calls per round; a fast one calibrates."""
+    assert performance.calibrated_calls(0.2) == 3 == performance.calls_for(0.2, performance.MAX_CALLS)
+    assert performance.calibrated_calls(0.1) is None
