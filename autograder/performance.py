@@ -274,11 +274,15 @@ def speed_test(student: Student, spec: Assignment, fn: str, yardstick: str, args
     """The body of a performance test: correct first (against ``expected``), then measured and judged.
 
     ``budget`` names the entry of ``[performance.budgets]`` in assignment.toml. With ``uses``,
-    ``fn`` is a probe that runs those student functions (classes, graphs).
+    ``fn`` is a probe that runs those student functions (classes, graphs). ``expected`` may be a
+    function of no arguments that computes it (in this trusted process): then it is computed only
+    once the student's call has returned, and a call that fails or times out does not pay for it.
     """
     shapes = ", ".join("x".join(map(str, a.shape)) for a in args if isinstance(a, torch.Tensor))
     what = f"{', '.join(uses) if uses else fn} on inputs of shape {shapes}" if shapes else (", ".join(uses) or fn)
     got = student.probe(fn, *args, uses=uses, **(kwargs or {})) if uses else student.call(fn, *args, **(kwargs or {}))
+    if callable(expected):
+        expected = expected()
     expect_close(got, expected, what=what, hint="it must be correct before it is timed.")
     _budget(spec, budget)
     timing = measure(student, spec, fn, yardstick, args, kwargs, what=what, uses=uses, budget=spec.budgets[budget])
