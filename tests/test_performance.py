@@ -212,3 +212,23 @@ def test_slow_calls_skip_calibration():
     """A warm-up at 0.2 s per call already means the fewest calls per round; a fast one calibrates."""
     assert performance.calibrated_calls(0.2) == 3 == performance.calls_for(0.2, performance.MAX_CALLS)
     assert performance.calibrated_calls(0.1) is None
+
+
+def test_a_lazy_expected_value_is_computed_only_after_the_call_returned(tmp_path, batch):
+    """speed_test computes a callable ``expected`` once the student's call succeeded, and never for a failing call."""
+    computed: list[int] = []
+
+    def expected():
+        computed.append(1)
+        return torch.nn.functional.cross_entropy(*batch)
+
+    broken = _local_student(tmp_path, "def cross_entropy(x, t):\n    raise NotImplementedError\n")
+    with pytest.raises(CheckFailed, match="NotImplementedError"):
+        performance.speed_test(broken, SPEC, "cross_entropy", "cross_entropy", batch, expected,
+                               "cross_entropy_forward", {})
+    assert computed == []
+    (tmp_path / "honest").mkdir()
+    record: dict = {}
+    performance.speed_test(_local_student(tmp_path / "honest", HONEST), SPEC, "cross_entropy", "cross_entropy",
+                           batch, expected, "cross_entropy_forward", record)
+    assert computed == [1] and record["passed"]
