@@ -225,7 +225,7 @@ def bench(assignments: tuple[str, ...], repeats: int, seed: int, limited: bool, 
           json_path: Path | None, runs_path: Path | None, before: Path | None) -> None:
     """Time gradings: per assignment, the reference and its slowest bug-zoo entry (README "Grading speed")."""
     from . import assignment
-    from . import bench as timing
+    from .authoring import bench as timing
 
     if runs_path is not None:
         runs = timing.load(runs_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from autograder import assignment, bench
-from autograder.bench import CORES, LIMITED, REFERENCE, Run
+from autograder.authoring.bench import CORES, LIMITED, REFERENCE, Run
 
 
 def _run(a: str, subject: str, condition: str, seconds: float, score: float = 100.0, load: float = 1.0,

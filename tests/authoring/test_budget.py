@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from autograder import budget
+from autograder.authoring import budget
 from autograder.errors import UsageError
 
 

@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import assignment, budget, bugzoo
+from .. import assignment, results
+from . import budget, bugzoo
 
 __all__ = ["CORES", "LIMITED", "REFERENCE", "Run", "bench", "load", "save", "slowest", "table"]
 
@@ -68,9 +69,8 @@ def _grade_once(tree: Path, spec: assignment.Assignment, folder: Path, condition
     ran = budget.run(cmd, budget.GRADESCOPE if condition == LIMITED else None, env=env, cwd=tree)
     score = max_score = None
     if out.is_file():
-        data = json.loads(out.read_text(encoding="utf-8"))
-        score = float(data["score"])
-        max_score = float(sum(t["max_score"] for t in data["tests"]))
+        graded = results.read_results(out)
+        score, max_score = graded.score, graded.max_score
     cpu = None if ran.cpu_seconds is None else round(ran.cpu_seconds, 2)
     return Run(spec.name, name, condition, round(ran.wall_seconds, 2), score, max_score, round(load_now, 2), cpu)
 
