@@ -67,7 +67,8 @@ def grade(
         problem, taken = exc, intake.Intake(b"", "", ())
     extra = results.Extra(
         seed=seed, device=device, isolation=level, grader_version=__version__, assignment=spec.name,
-        submitted_file=taken.origin, isolation_warning=isolation_warning(spec, level, isolation),
+        submitted_file=taken.origin, notebook_left_out=list(taken.left_out) or None,
+        isolation_warning=isolation_warning(spec, level, isolation),
     )
     try:
         result = _run(spec, taken, problem, device, seed, level, select, extra, started, record)

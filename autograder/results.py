@@ -65,6 +65,8 @@ class Extra:
     grader_version: str | None = None
     assignment: str | None = None
     submitted_file: str | None = None
+    notebook_left_out: list[str] | None = None
+    """A notebook submission's cells that were not graded (magics, shell escapes, experiments), for the instructor."""
     isolation_warning: str | None = None
     static_checks: dict[str, Any] | None = None
     test_functions: dict[str, str] = field(default_factory=dict)

@@ -128,15 +128,15 @@ def test_misnamed_file_is_named_with_the_expected_one_and_never_used(tmp_path, f
     assert info.value.hint == f"rename {near!r} to softmax_nll.py and submit again: {ONLY}"
 
 
-def test_notebook_is_named_with_how_to_export_it(tmp_path):
+def test_misnamed_notebook_is_named_with_how_to_rename_it(tmp_path):
     (tmp_path / "README.md").write_text("hi")
-    (tmp_path / "softmax_nll.ipynb").write_text("{}")
+    (tmp_path / "softmax_nll (1).ipynb").write_text("{}")
     with pytest.raises(SubmissionError) as info:
         take(tmp_path, NAME)
     assert str(info.value) == (
-        "No file named softmax_nll.py was found in your submission; it holds 'README.md', 'softmax_nll.ipynb'. "
-        "Hint: export the notebook 'softmax_nll.ipynb' as a Python script named softmax_nll.py (Jupyter: File > "
-        f"Save and Export Notebook As > Executable Script) and submit that file: {ONLY}")
+        "No file named softmax_nll.py was found in your submission; it holds 'README.md', 'softmax_nll (1).ipynb'. "
+        "Hint: rename the notebook 'softmax_nll (1).ipynb' to softmax_nll.ipynb and submit again: only a file named "
+        "exactly softmax_nll.py, or a notebook named exactly softmax_nll.ipynb, is graded, and no other file is used.")
 
 
 def test_unrelated_files_are_listed_and_the_name_is_asked_for(tmp_path):

@@ -2,8 +2,8 @@
 
 Two layouts are understood:
 
-- a plain folder with one entry per student: a sub-folder, a ``.py`` or a ``.zip`` (the
-  entry's name, less ``.py``/``.zip``, is the submission id);
+- a plain folder with one entry per student: a sub-folder, a ``.py``, an ``.ipynb`` or a ``.zip``
+  (the entry's name, less its suffix, is the submission id);
 - a Gradescope "export submissions" folder: ``submission_metadata.yml`` beside one
   ``submission_<n>/`` folder per submission; the students' names, emails and ids are read
   from the metadata (a group submission lists every member).
@@ -68,7 +68,7 @@ def discover(folder: Path, skip: Path | None = None) -> list[Submission]:
             raise UsageError(f"two submissions would share the id {sid!r}: {found[sid].path.name} and {entry.name}")
         found[sid] = Submission(sid, entry, metadata.get(entry.name, ()))
     if not found:
-        raise UsageError(f"no submissions (folders, .py or .zip files) in {folder}")
+        raise UsageError(f"no submissions (folders, .py, .ipynb or .zip files) in {folder}")
     return list(found.values())
 
 
@@ -77,7 +77,7 @@ def _is_submission(entry: Path, skip: Path | None) -> bool:
         return False
     if skip is not None and entry.resolve() == skip.resolve():
         return False
-    return entry.is_dir() or (entry.is_file() and entry.suffix in (".py", ".zip"))
+    return entry.is_dir() or (entry.is_file() and entry.suffix in (".py", ".ipynb", ".zip"))
 
 
 def _id_of(entry: Path) -> str:
