@@ -240,3 +240,21 @@ def bench(assignments: tuple[str, ...], repeats: int, seed: int, limited: bool, 
     if json_path is not None:
         timing.save(runs, json_path)
     click.echo(timing.table(runs, timing.load(before) if before is not None else None))
+
+
+@main.group()
+def export() -> None:
+    """Export assignments to other grading tools (nbgrader, otter-grader), still graded by our sandbox."""
+
+
+@export.command("nbgrader")
+@click.argument("assignments", nargs=-1, required=True)
+@click.option("--course-dir", "course_dir", type=click.Path(path_type=Path), required=True,
+              help="the nbgrader course folder (created if missing; its nbgrader_config.py is kept and extended)")
+def export_nbgrader(assignments: tuple[str, ...], course_dir: Path) -> None:
+    """Write ASSIGNMENTS as nbgrader source notebooks whose `nbgrader autograde` grades in our sandbox."""
+    from .authoring.nbgrader_export import export as run
+
+    run(list(assignments), course_dir, echo=click.echo)
+    click.echo(f"export nbgrader: next, in {course_dir}: nbgrader generate_assignment "
+               f"{' '.join(assignments)} (then autograde as usual)")
