@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 	    echo "setup: $(if $(TORCH_INDEX),$(TORCH_INDEX) not reachable: ,)$(TORCH_SPEC) from the default index"; \
 	    $(BIN)/pip install -q "$(TORCH_SPEC)"; \
 	fi
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[dev,nbgrader,otter]"
 	touch $@
 
 # Grade a few example submissions per assignment (examples/demo.toml) with grade-batch; print the

@@ -258,3 +258,15 @@ def export_nbgrader(assignments: tuple[str, ...], course_dir: Path) -> None:
     run(list(assignments), course_dir, echo=click.echo)
     click.echo(f"export nbgrader: next, in {course_dir}: nbgrader generate_assignment "
                f"{' '.join(assignments)} (then autograde as usual)")
+
+
+@export.command("otter")
+@click.argument("assignment")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="folder for autograder.zip (built by otter generate) and student/tests for grader.check")
+@click.option("--seed", type=int, default=None, help="one seed for every grading (default: fresh per grading)")
+def export_otter(assignment: str, out: Path, seed: int | None) -> None:
+    """Write an otter-grader autograder.zip for ASSIGNMENT whose scores come from our sandbox."""
+    from .authoring.otter_export import export as run
+
+    run(assignment, out, seed=seed, echo=click.echo)
