@@ -189,3 +189,12 @@ def test_stub_notebook_scores_0_and_a_broken_one_gets_one_line(tmp_path):
     problem = data["extra_data"]["static_checks"]["syntax_error"]
     assert problem == "broken.ipynb is not a notebook: it is not valid JSON."
     assert f"Your file could not be loaded: {problem} Hint:" in proc.stdout
+
+
+def test_grade_batch_roster_takes_notebook_entries(tmp_path):
+    from autograder.roster import discover
+
+    (tmp_path / "ada.ipynb").write_bytes(notebook("import torch"))
+    (tmp_path / "bob.py").write_text("import torch\n")
+    (tmp_path / "notes.txt").write_text("x")
+    assert [(s.id, s.path.name) for s in discover(tmp_path)] == [("ada", "ada.ipynb"), ("bob", "bob.py")]
