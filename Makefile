@@ -11,7 +11,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PYTEST_WORKERS ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test check lint typecheck templates verify bench clean gpu-wheels gpu-check
+.PHONY: setup demo test check lint typecheck templates verify bench mutants clean gpu-wheels gpu-check
 
 setup: $(VENV)/.installed
 
@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 	    echo "setup: $(if $(TORCH_INDEX),$(TORCH_INDEX) not reachable: ,)$(TORCH_SPEC) from the default index"; \
 	    $(BIN)/pip install -q "$(TORCH_SPEC)"; \
 	fi
-	$(BIN)/pip install -q -e ".[dev,nbgrader,otter]"
+	$(BIN)/pip install -q -e ".[dev,nbgrader,otter,mutants]"
 	touch $@
 
 # Grade a few example submissions per assignment (examples/demo.toml) with grade-batch; print the
@@ -61,6 +61,14 @@ BENCH_ARGS ?=
 bench: setup
 	$(BIN)/autograder bench $(BENCH_ARGS)
 
+# Every mutant of every assignment's reference, graded (hours on 2 cores; CI grades a fixed sample).
+# Reports in mutants-out/<a>/mutants.json and mutants.html; a rerun regrades only what changed.
+MUTANTS_WORKERS ?= 2
+mutants: setup
+	@for a in $$($(BIN)/python -c 'from autograder import assignment; print(*assignment.names())'); do \
+	    $(BIN)/autograder mutants $$a --workers $(MUTANTS_WORKERS) --out mutants-out/$$a || exit 1; \
+	done
+
 # The CUDA path on a real GPU (README "GPU"). On a machine with internet:
 #   make gpu-wheels WHEELS=dir [GPU_PYTHON_VERSION=3.12] [GPU_GLIBC=2.28]
 # then copy the project and dir to the GPU machine (its own CUDA torch, no internet needed) and run
@@ -78,4 +86,4 @@ gpu-check:
 	GPU_PYTHON=$(GPU_PYTHON) scripts/gpu_check.sh $(WHEELS) $(GPU_CHECK_OUT)
 
 clean:
-	rm -rf $(VENV) build examples-out *.egg-info
+	rm -rf $(VENV) build examples-out mutants-out *.egg-info

@@ -270,3 +270,33 @@ def export_otter(assignment: str, out: Path, seed: int | None) -> None:
     from .authoring.otter_export import export as run
 
     run(assignment, out, seed=seed, echo=click.echo)
+
+
+@main.command(epilog=EXIT_CODES.format(
+    ok="every mutant was graded (or skipped as graded before), whatever the kill rate",
+    failed="some mutants ended in a grader error (not counted as killed; rerun to retry them)"))
+@click.argument("assignment")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="folder for mutants.json, mutants.html and each mutant's files (reused to resume)")
+@click.option("--max", "max_count", type=int, default=None, help="grade a deterministic sample of this many mutants")
+@click.option("--seed", type=int, default=0, show_default=True, help="picks the sample; also the grading seed")
+@click.option("--workers", type=int, default=None, help="local Dask workers  [default: one per core]")
+@click.option("--scheduler", default=None, help="grade on an existing Dask cluster, e.g. tcp://host:8786")
+@click.option("--performance", is_flag=True, help="also run the performance tests (left out by default)")
+def mutants(assignment: str, out: Path, max_count: int | None, seed: int, workers: int | None, scheduler: str | None,
+            performance: bool) -> None:
+    """Grade mutants of ASSIGNMENT's reference: how many wrong variants do the tests catch?"""
+    from .authoring.mutants import run
+
+    report = run(assignment, out, max_count=max_count, seed=seed, workers=workers, scheduler=scheduler,
+                 performance=performance)
+    rate = "n/a" if report.kill_rate is None else f"{100 * report.kill_rate:.1f}%"
+    click.echo(f"{report.total} mutants: {report.killed} killed, {report.survived} survived, {report.equivalent} "
+               f"equivalent, {report.errors} grader errors; kill rate {rate} ({report.graded} graded now, "
+               f"{report.seconds:.1f} s)")
+    for s in report.survivors:
+        click.echo(f"survived: {s['id']} {s['task']} line {s['line']} {s['operator']}")
+    click.echo(f"report: {out / 'mutants.json'}\nhtml: {out / 'mutants.html'}")
+    if report.errors:
+        _fail(f"{report.errors} mutant(s) ended in a grader error (not counted): rerun the same command to retry "
+              "them", 1)

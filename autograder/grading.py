@@ -50,13 +50,17 @@ def grade(
     seed: int | None = None,
     isolation: str = "auto",
     select: str | None = None,
+    root: Path | None = None,
 ) -> Grading:
-    """Grade one submission and write results.json; UsageError for bad arguments."""
+    """Grade one submission and write results.json; UsageError for bad arguments.
+
+    ``root`` holds ``assignments/`` (default: the repository's); ``autograder mutants`` passes it.
+    """
     started = time.monotonic()
     record = timeline.Timeline()
     record.add("start-up", timeline.process_age() or 0.0)
     fix_allocator()
-    spec = assignment.load(assignment_name)
+    spec = assignment.load(assignment_name, root)
     device = resolve_device(device)
     level = sandbox.choose_isolation(isolation)
     seed = secrets.randbelow(2**31) if seed is None else seed
