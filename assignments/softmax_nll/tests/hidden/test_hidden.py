@@ -56,11 +56,14 @@ def _with_neg_inf(rng: torch.Generator, shape: tuple[int, ...]) -> torch.Tensor:
 @graded("1.10", points=0.8)
 @pytest.mark.parametrize("shape,dim", [((), 0), ((7,), 0), ((3, 4, 5), 0), ((3, 4, 5), 1), ((2, 3, 4, 5), -2)])
 def test_softmax_any_dim(student, rng, shape, dim):
-    """softmax along any dimension of tensors of several ranks, a 0-d tensor included"""
+    """softmax along any dimension of tensors of several ranks, 0-d included; a dim just out of range: ValueError"""
     x = torch.randn(shape, generator=rng, dtype=torch.float64) * 3
     expect_close(student.call("softmax", x, dim=dim), torch.softmax(x, dim),
                  what=f"softmax(x, dim={dim}) on a {tuple(shape)} float64 input",
                  hint="normalize over exactly the dimension given (negative dims count from the end).")
+    ndim = max(x.dim(), 1)
+    for bad in (-ndim - 1, ndim):  # just outside the range PyTorch accepts
+        student.raises("ValueError", "softmax", x, dim=bad)
 
 
 @graded("1.11", points=2)
@@ -109,11 +112,13 @@ def test_softmax_leaves_input_alone(student, rng):
 @graded("2.10", points=1)
 @pytest.mark.parametrize("shape,dim", [((9,), -1), ((4, 3, 5), 0), ((4, 3, 5), 1), ((2, 3, 4, 5), 2)])
 def test_log_softmax_any_dim(student, rng, shape, dim):
-    """log_softmax along any dimension of tensors of several ranks"""
+    """log_softmax along any dimension of tensors of several ranks; a dim just outside the range raises ValueError"""
     x = torch.randn(shape, generator=rng, dtype=torch.float64) * 3
     expect_close(student.call("log_softmax", x, dim=dim), torch.log_softmax(x, dim),
                  what=f"log_softmax(x, dim={dim}) on a {tuple(shape)} float64 input",
                  hint="reduce over exactly the dimension given (keepdim=True helps broadcasting).")
+    for bad in (-x.dim() - 1, x.dim()):  # just outside the range PyTorch accepts
+        student.raises("ValueError", "log_softmax", x, dim=bad)
 
 
 @graded("2.11", points=2)
@@ -183,10 +188,11 @@ def test_nll_loss_dtypes(student, rng):
 
 
 NLL_LOSS_VALUE_ERRORS_CASES = ["log_probs_1d", "targets_2d", "targets_length", "target_negative",
-                               "target_equals_C", "unknown_reduction"]
+                               "target_equals_C", "unknown_reduction", "targets_list", "targets_bool",
+                               "targets_complex", "targets_float"]
 
 
-@graded("3.12", points=0.5)
+@graded("3.12", points=0.3)
 @pytest.mark.parametrize("case", NLL_LOSS_VALUE_ERRORS_CASES)
 def test_nll_loss_value_errors(student, case):
     """nll_loss raises ValueError for malformed inputs"""
@@ -199,6 +205,10 @@ def test_nll_loss_value_errors(student, case):
         "target_negative": (lp, torch.tensor([0, -1, 2]), "mean"),
         "target_equals_C": (lp, torch.tensor([0, 4, 2]), "mean"),
         "unknown_reduction": (lp, t, "avg"),
+        "targets_list": (lp, [0, 1, 2], "mean"),
+        "targets_bool": (lp, torch.tensor([True, False, True]), "mean"),
+        "targets_complex": (lp, t.to(torch.complex64), "mean"),
+        "targets_float": (lp, t.double(), "mean"),
     }[case]
     student.raises("ValueError", "nll_loss", args[0], args[1], reduction=args[2])
 
@@ -251,7 +261,7 @@ def test_cross_entropy_matches_torch(student, rng, reduction, smoothing):
                  hint="smoothing spreads eps/C over all C classes (target included) and keeps 1 - eps on the target.")
 
 
-@graded("4.11", points=2)
+@graded("4.11", points=1.5)
 def test_cross_entropy_extreme_logits(student, rng):
     """cross_entropy is finite and exact for float32 logits up to 1e4, with label smoothing too"""
     x = ((torch.rand(8, 5, generator=rng, dtype=torch.float64) * 2 - 1) * 1e4).float()
@@ -261,6 +271,19 @@ def test_cross_entropy_extreme_logits(student, rng):
                      _ce(x, t, reduction="none", label_smoothing=smoothing),
                      what=f"cross_entropy(..., reduction='none', label_smoothing={smoothing}) with logits up to 1e4",
                      hint="build it on a stable log_softmax.")
+
+
+@graded("4.16", points=0.5)
+def test_cross_entropy_empty_batch(student):
+    """cross_entropy on an empty batch (N = 0) for each reduction, with and without label smoothing"""
+    empty, none = torch.empty(0, 3, dtype=torch.float64), torch.empty(0, dtype=torch.int64)
+    for reduction in REDUCTIONS:
+        for smoothing in (0.0, 0.1):
+            expect_close(student.call("cross_entropy", empty, none, reduction=reduction, label_smoothing=smoothing),
+                         _ce(empty, none, reduction=reduction, label_smoothing=smoothing),
+                         what=f"cross_entropy on N = 0 rows ({reduction!r}, label_smoothing={smoothing})",
+                         hint="an empty batch is valid: 'sum' is 0, 'mean' is NaN (0/0) as in PyTorch, "
+                              "'none' has shape (0,).")
 
 
 @graded("4.12", points=1)
@@ -277,8 +300,9 @@ def test_cross_entropy_dtypes(student, rng):
                  hint="a float16 sum of 100000 exps exceeds 65504 (float16's max): compute in float32, cast back.")
 
 
-@graded("4.13", points=0.5)
-@pytest.mark.parametrize("case", ["smoothing_negative", "smoothing_above_one", "logits_1d", "unknown_reduction"])
+@graded("4.13", points=0.25)
+@pytest.mark.parametrize("case", ["smoothing_negative", "smoothing_above_one", "logits_1d", "unknown_reduction",
+                                  "targets_list", "targets_bool", "targets_complex", "targets_length"])
 def test_cross_entropy_value_errors(student, case):
     """cross_entropy raises ValueError for malformed inputs"""
     x, t = torch.zeros(3, 4), torch.tensor([0, 1, 2])
@@ -287,6 +311,10 @@ def test_cross_entropy_value_errors(student, case):
         "smoothing_above_one": ((x, t), {"label_smoothing": 1.01}),
         "logits_1d": ((x[0], t[:1]), {}),
         "unknown_reduction": ((x, t), {"reduction": "average"}),
+        "targets_list": ((x, [0, 1, 2]), {}),
+        "targets_bool": ((x, torch.tensor([True, False, True])), {}),
+        "targets_complex": ((x, t.to(torch.complex64)), {}),
+        "targets_length": ((x, t[:2]), {}),
     }[case]
     student.raises("ValueError", "cross_entropy", *call[0], **call[1])
 
@@ -360,8 +388,10 @@ def test_backward_dtypes(student, rng):
                      hint="the gradient has the logits' dtype.")
 
 
-@graded("5.14", points=0.25)
-@pytest.mark.parametrize("case", ["grad_output_shape", "unknown_reduction", "smoothing_above_one", "target_too_big"])
+@graded("5.14", points=0.1)
+@pytest.mark.parametrize("case", ["grad_output_shape", "unknown_reduction", "smoothing_above_one", "target_too_big",
+                                  "targets_list", "targets_bool", "targets_complex", "targets_length",
+                                  "grad_output_one_element", "grad_output_string"])
 def test_backward_value_errors(student, case):
     """cross_entropy_backward raises ValueError for malformed inputs"""
     x, t = torch.zeros(3, 4), torch.tensor([0, 1, 2])
@@ -370,6 +400,12 @@ def test_backward_value_errors(student, case):
         "unknown_reduction": ((x, t), {"reduction": "max"}),
         "smoothing_above_one": ((x, t), {"label_smoothing": 2.0}),
         "target_too_big": ((x, torch.tensor([0, 4, 1])), {}),
+        "targets_list": ((x, [0, 1, 2]), {}),
+        "targets_bool": ((x, torch.tensor([True, False, True])), {}),
+        "targets_complex": ((x, t.to(torch.complex64)), {}),
+        "targets_length": ((x, t[:2]), {}),
+        "grad_output_one_element": ((x, t), {"reduction": "mean", "grad_output": torch.ones(1)}),
+        "grad_output_string": ((x, t), {"reduction": "sum", "grad_output": "1"}),
     }[case]
     student.raises("ValueError", "cross_entropy_backward", *call[0], **call[1])
 
