@@ -112,12 +112,13 @@ def test_zero_grad_sets_none(student, name):
                  hint="set p.grad = None for every parameter (PyTorch's default), not a tensor of zeros.")
 
 
-@graded("1.12", points=0.25)
+@graded("1.12", points=0.125)
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
-@pytest.mark.parametrize("case", ["empty", "non_tensor"])
+@pytest.mark.parametrize("case", ["empty", "non_tensor", "not_iterable", "single_tensor"])
 def test_bad_params_rejected(student, name, case):
-    """every optimizer raises ValueError for an empty params list or a non-tensor in it"""
-    params = [] if case == "empty" else [torch.zeros(2), [1.0, 2.0]]
+    """every optimizer raises ValueError for params empty, holding a non-tensor, not iterable, or one tensor"""
+    params = {"empty": [], "non_tensor": [torch.zeros(2), [1.0, 2.0]], "not_iterable": 5,
+              "single_tensor": torch.zeros(2)}[case]
     student.raises("ValueError", name, params, **DEFAULTS[name])
 
 
@@ -323,10 +324,10 @@ def test_adam_hyperparameter_change(student, rng):
 
 
 ADAM_VALUE_ERRORS_CASES = ["lr", "eps", "weight_decay", "beta1_one", "beta1_negative", "beta2_one",
-                           "beta2_above_one"]
+                           "beta2_above_one", "betas_three"]
 
 
-@graded("3.18", points=0.25)
+@graded("3.18", points=0.21875)
 @pytest.mark.parametrize("case", ADAM_VALUE_ERRORS_CASES)
 def test_adam_value_errors(student, case):
     """Adam raises ValueError for a negative lr, eps or weight_decay, and betas outside [0, 1)"""
@@ -338,6 +339,7 @@ def test_adam_value_errors(student, case):
         "beta1_negative": {"betas": (-0.1, 0.999)},
         "beta2_one": {"betas": (0.9, 1.0)},
         "beta2_above_one": {"betas": (0.9, 1.5)},
+        "betas_three": {"betas": (0.9, 0.999, 0.5)},
     }[case]
     student.raises("ValueError", "Adam", [torch.zeros(3)], **hyper)
 
