@@ -366,13 +366,18 @@ def test_forward_shapes(student, device, rng, shape):
     expect_close(out, _scaled(x, mask, p), what=what, hint="draw a mask of exactly x.shape; no reshaping to 2-D.")
 
 
-@graded("1.22", points=0.5)
-@pytest.mark.parametrize("case", ["p_negative", "p_above_one", "p_nan", "p_above_one_eval"])
+@graded("1.22", points=0.25)
+@pytest.mark.parametrize("case", ["p_negative", "p_above_one", "p_nan", "p_above_one_eval", "p_bool", "p_string",
+                                  "x_list", "x_integer"])
 def test_forward_value_errors(student, case):
-    """dropout_forward raises ValueError for p outside [0, 1] (NaN included), also when training=False"""
-    p, training = {"p_negative": (-0.1, True), "p_above_one": (1.5, True), "p_nan": (float("nan"), True),
-                   "p_above_one_eval": (1.5, False)}[case]
-    student.raises("ValueError", "dropout_forward", torch.zeros(2, 3), p, training=training)
+    """dropout_forward raises ValueError for p outside [0, 1] (NaN included), also when training=False, for a p
+    that is not a number (bool, str), and for x that is not a floating-point tensor"""
+    x, p, training = {"p_negative": (None, -0.1, True), "p_above_one": (None, 1.5, True),
+                      "p_nan": (None, float("nan"), True), "p_above_one_eval": (None, 1.5, False),
+                      "p_bool": (None, True, True), "p_string": (None, "0.5", True),
+                      "x_list": ([1.0, 2.0], 0.5, True), "x_integer": (torch.ones(2, 3, dtype=torch.int64), 0.5, True),
+                      }[case]
+    student.raises("ValueError", "dropout_forward", torch.zeros(2, 3) if x is None else x, p, training=training)
 
 
 # ======================================================================== dropout_backward (12)
@@ -437,17 +442,24 @@ def test_backward_leaves_input_alone(student, rng):
                  hint="keep grad_output's dtype; multiply by the bool mask, out of place.")
 
 
-@graded("2.15", points=0.625)
-@pytest.mark.parametrize("case", ["mask_transposed", "mask_broadcastable_row", "mask_extra_dim", "p_out_of_range"])
+@graded("2.15", points=0.3125)
+@pytest.mark.parametrize("case", ["mask_transposed", "mask_broadcastable_row", "mask_extra_dim", "p_out_of_range",
+                                  "p_negative", "mask_float", "mask_list", "grad_output_integer"])
 def test_backward_value_errors(student, case):
     """dropout_backward raises ValueError for a mask whose shape differs from grad_output's (no broadcasting)
-    and for p outside [0, 1]"""
+    and for p outside [0, 1], a mask that is not a bool tensor, and an integer grad_output"""
     g = torch.ones(4, 6)
+    if case == "grad_output_integer":
+        student.raises("ValueError", "dropout_backward", g.long(), torch.ones(4, 6, dtype=torch.bool), 0.5)
+        return
     mask, p = {
         "mask_transposed": (torch.ones(6, 4, dtype=torch.bool), 0.5),
         "mask_broadcastable_row": (torch.ones(1, 6, dtype=torch.bool), 0.5),
         "mask_extra_dim": (torch.ones(1, 4, 6, dtype=torch.bool), 0.5),
         "p_out_of_range": (torch.ones(4, 6, dtype=torch.bool), 1.25),
+        "p_negative": (torch.ones(4, 6, dtype=torch.bool), -0.5),
+        "mask_float": (torch.ones(4, 6), 0.5),
+        "mask_list": ([[True] * 6] * 4, 0.5),
     }[case]
     student.raises("ValueError", "dropout_backward", g, mask, p)
 
