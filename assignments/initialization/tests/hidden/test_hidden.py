@@ -200,10 +200,12 @@ def test_fans_accepts_torch_size_and_list(student, rng):
                  hint="accept any sequence of ints: a tuple, a list or a torch.Size.")
 
 
-@graded("1.13", points=0.75)
-@pytest.mark.parametrize("shape", [(), (7,)], ids=["0-d", "1-d"])
+@graded("1.13", points=0.25)
+@pytest.mark.parametrize("shape", [(), (7,), (4, -1), (True, 3), (2.0, 3), 5],
+                         ids=["0-d", "1-d", "negative", "bool", "float", "not_a_sequence"])
 def test_fans_rejects_fewer_than_two_dims(student, shape):
-    """compute_fans raises ValueError for shapes with fewer than 2 dimensions (a bias has no fans)"""
+    """compute_fans raises ValueError for shapes with fewer than 2 dimensions (a bias has no fans), and for a
+    shape that is not a sequence of non-negative ints"""
     student.raises("ValueError", "compute_fans", shape)
 
 
@@ -251,11 +253,16 @@ def test_gain_ignores_param_elsewhere(student):
         _expect_gain(student, nonlinearity, 0.3, "param is the slope of leaky_relu only; other gains do not use it.")
 
 
-@graded("2.13", points=0.25)
-@pytest.mark.parametrize("nonlinearity", ["gelu", "ReLU", "softmax", ""])
-def test_gain_rejects_unknown_nonlinearity(student, nonlinearity):
-    """calculate_gain raises ValueError for a nonlinearity it does not know (names are exact, lower-case)"""
-    student.raises("ValueError", "calculate_gain", nonlinearity)
+@graded("2.13", points=0.125)
+@pytest.mark.parametrize("nonlinearity,param", [("gelu", None), ("ReLU", None), ("softmax", None), ("", None),
+                                                ("leaky_relu", True), ("leaky_relu", "0.1"), ("leaky_relu", [0.1]),
+                                                ("leaky_relu", False)],
+                         ids=["gelu", "ReLU", "softmax", "empty", "slope_true", "slope_str", "slope_list",
+                              "slope_false"])
+def test_gain_rejects_unknown_nonlinearity(student, nonlinearity, param):
+    """calculate_gain raises ValueError for a nonlinearity it does not know (names are exact, lower-case) and for
+    a leaky_relu slope that is not a number (bool included)"""
+    student.raises("ValueError", "calculate_gain", nonlinearity, param)
 
 
 # ======================================================================== statistical tests of the fills
@@ -508,12 +515,26 @@ def test_global_rng_without_generator(student, rng, device, fn):
              "torch.Generator(), whose seed is always the same.")
 
 
-@graded("8.7", points=0.25, task=PER_CASE)
+@graded("8.7", points=0.125, task=PER_CASE)
 @pytest.mark.parametrize("dims", [(), (12,)], ids=["0-d", "1-d"])
 @pytest.mark.parametrize("fn", _fns())
 def test_rejects_fewer_than_two_dims(student, fn, dims):
     """raises ValueError for a tensor with fewer than 2 dimensions"""
     student.raises("ValueError", fn, torch.zeros(dims))
+
+
+@graded("8.9", points=0.25, task=PER_CASE)
+@pytest.mark.parametrize("fn", _fns())
+def test_empty_and_single_element(student, fn):
+    """fills a 1x1 tensor, and returns a 0x0 tensor as it is, without an error (as PyTorch does)"""
+    empty = student.call(fn, torch.empty(0, 0))
+    if not isinstance(empty, torch.Tensor) or empty.shape != (0, 0):
+        fail(f"{fn}(<0x0 float32 tensor>)", f"returned {describe(empty)}",
+             "a tensor with no elements is returned as it is (its fans may be 0: do not divide by them).")
+    one = student.call(fn, torch.zeros(1, 1))
+    if not isinstance(one, torch.Tensor) or one.shape != (1, 1) or not bool(one.ne(0).all()):
+        fail(f"{fn}(<1x1 float32 zeros>)", f"returned {describe(one)}, not a drawn value",
+             "a single-element tensor is filled like any other (only empty tensors are skipped).")
 
 
 @graded("8.8", points=0.375, task=PER_CASE)
