@@ -167,13 +167,16 @@ def test_sdpa_causal_rectangular(student, rng, L, S):
 @graded("1.15", points=1.5)
 @pytest.mark.parametrize("kind", ["bool", "float"])
 def test_sdpa_fully_masked_rows(student, rng, kind):
-    """a query row with no allowed key outputs zeros (bool mask all False, or float mask all -inf)"""
+    """a query row with no allowed key outputs zeros (bool mask all False, or float mask all -inf), also when
+    only one head masks it"""
     q, k, v, _ = _qkvg(rng, (2, 3), 6, 5, 4, 3)
-    allowed = _bool_mask(rng, 2, 1, 6, 5)
-    allowed[0, 0, 1] = False
-    allowed[1, 0, 4] = False
+    allowed = _bool_mask(rng, 2, 1, 6, 5).expand(2, 3, 6, 5).clone()
+    allowed[0, :, 1] = False
+    allowed[1, :, 4] = False
     allowed[:, :, 3] = False
-    mask = allowed if kind == "bool" else _randn(rng, 2, 1, 6, 5).masked_fill(~allowed, float("-inf"))
+    allowed[0, 2, 0] = False  # one head only: the row is fully masked there, not in the other heads
+    allowed[0, :2, 0] = True
+    mask = allowed if kind == "bool" else _randn(rng, 2, 3, 6, 5).masked_fill(~allowed, float("-inf"))
     _check_sdpa(student, q, k, v, f"scaled_dot_product_attention with fully masked query rows ({kind} mask)",
                 "a softmax over only -inf scores is 0/0 = NaN: give such rows zeros (no key, no contribution).",
                 attn_mask=mask)
@@ -212,10 +215,12 @@ def test_sdpa_leaves_inputs_alone(student, rng):
     _check_sdpa(student, *(t.detach() for t in leaves), what, NO_WRITES, attn_mask=mask)
 
 
-@graded("1.19", points=0.6)
-@pytest.mark.parametrize("case", ["k_features", "v_rows", "leading_dims", "mask_shape", "causal_and_mask"])
+@graded("1.19", points=0.375)
+@pytest.mark.parametrize("case", ["k_features", "v_rows", "leading_dims", "mask_shape", "causal_and_mask", "q_list",
+                                  "k_integer", "v_1d"])
 def test_sdpa_value_errors(student, case):
-    """attention raises ValueError for mismatched sizes, a mask that does not broadcast, or mask + is_causal"""
+    """attention raises ValueError for mismatched sizes, a mask that does not broadcast, mask + is_causal, or a
+    q, k or v that is not a floating-point tensor of at least 2 dimensions"""
     q, k, v = torch.zeros(2, 3, 4), torch.zeros(2, 5, 4), torch.zeros(2, 5, 6)
     call = {
         "k_features": ((q, torch.zeros(2, 5, 3), v), {}),
@@ -223,6 +228,9 @@ def test_sdpa_value_errors(student, case):
         "leading_dims": ((q, torch.zeros(3, 5, 4), torch.zeros(3, 5, 6)), {}),
         "mask_shape": ((q, k, v), {"attn_mask": torch.ones(3, 4, dtype=torch.bool)}),
         "causal_and_mask": ((q, k, v), {"attn_mask": torch.ones(3, 5, dtype=torch.bool), "is_causal": True}),
+        "q_list": (([[0.0] * 4] * 3, k, v), {}),
+        "k_integer": ((q, k.long(), v), {}),
+        "v_1d": ((q, k, torch.zeros(6)), {}),
     }[case]
     student.raises("ValueError", "scaled_dot_product_attention", *call[0], **call[1])
 
@@ -444,10 +452,11 @@ def test_mha_some_biases(student, rng):
 
 
 MHA_VALUE_ERRORS_CASES = ["heads_do_not_divide", "key_features", "value_length", "weight_shape",
-                          "bias_shape", "mask_shape", "causal_and_mask"]
+                          "bias_shape", "mask_shape", "causal_and_mask", "heads_negative", "weight_list",
+                          "mask_list"]
 
 
-@graded("3.17", points=0.5)
+@graded("3.17", points=0.35)
 @pytest.mark.parametrize("case", MHA_VALUE_ERRORS_CASES)
 def test_mha_value_errors(student, case):
     """multi_head_attention raises ValueError for each malformed input"""
@@ -463,6 +472,9 @@ def test_mha_value_errors(student, case):
         "bias_shape": {"b_k": torch.zeros(d + 1)},
         "mask_shape": {"attn_mask": torch.ones(3, 5, dtype=torch.bool)},
         "causal_and_mask": {"attn_mask": torch.ones(3, 4, dtype=torch.bool), "is_causal": True, "b_q": b},
+        "heads_negative": {"num_heads": -2},
+        "weight_list": {"w_o": [[0.0] * d] * d},
+        "mask_list": {"attn_mask": [[True] * 4] * 3},
     }[case]
     kwargs = dict(base, **change)
     args = [kwargs.pop(name) for name in ("query", "key", "value", "num_heads", "w_q", "w_k", "w_v", "w_o")]
