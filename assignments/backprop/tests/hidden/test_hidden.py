@@ -610,14 +610,16 @@ def test_backward_vjp_once(student, np_rng):
 
 @graded("5.16", points=1.5)
 def test_backward_grad_argument_shapes(student, np_rng):
-    """grad: required for larger roots, shape-checked, optional and reshaped for roots of size 1"""
+    """grad: required for larger roots, shape-checked, a number or array, optional and reshaped for size-1 roots"""
     graph = [["leaf", np_rng.standard_normal((2, 3))], ["lin", [0], [2.0]]]
     for seeds, why in [([None], "no grad for a (2, 3) root"),
                        ([np_rng.standard_normal(3)], "a (3,) grad for a (2, 3) root"),
-                       ([np_rng.standard_normal((3, 2))], "a (3, 2) grad for a (2, 3) root")]:
+                       ([np_rng.standard_normal((3, 2))], "a (3, 2) grad for a (2, 3) root"),
+                       (["six"], "a str grad"), ([{"g": 1.0}], "a dict grad")]:
         got = student.probe("graph_backward", graph, 1, seeds, [0], wired=True, expect_error=True, uses=WIRED)
         _expect_error(got, f"backward(y, grad) with {why}",
-                      "grad may be omitted only for a single-entry root, and must otherwise have the root's shape.")
+                      "grad may be omitted only for a single-entry root, and must otherwise have the root's shape "
+                      "(a number or an array: anything else is a ValueError).")
     for shape in [(), (1,), (1, 1)]:
         graph = [["leaf", np_rng.standard_normal(shape)], ["prod", [0, 0]]]
         for seed in [None, 2.5, np.array(2.5), np.array([[2.5]])]:
