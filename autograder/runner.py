@@ -2,7 +2,9 @@
 
 The engine's process-wide state (subreaper, signals, torch) and any crash stay in that process.
 Batch, verification, stability and the GPU check grade through ``grade_subprocess`` and read
-what it wrote through ``results.read_results``: nothing else runs or parses a grading.
+what it wrote through ``results.read_results``: nothing else runs or parses a grading, but for
+``autograder mutants``, whose trusted subprocess calls ``grading.grade`` for several mutants in
+turn (each in a fresh sandboxed worker) to save the start-up, and reads back with ``read_with_digest``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from . import results
 
-__all__ = ["GradeRun", "grade_subprocess"]
+__all__ = ["GradeRun", "grade_subprocess", "interrupt_with_parent", "read_with_digest", "stop"]
 
 
 @dataclass
@@ -45,14 +47,15 @@ class GradeRun:
 
 def grade_subprocess(assignment: str, submission: Path, results_path: Path, *, seed: int | None = None,
                      device: str | None = None, isolation: str | None = None, select: str | None = None,
-                     env: dict[str, str] | None = None, timeout: float = 1800.0) -> GradeRun:
+                     env: dict[str, str] | None = None, timeout: float = 1800.0,
+                     cwd: Path | None = None) -> GradeRun:
     """Run ``autograder grade`` in a fresh process (its own session; interrupted if this one dies) and read back."""
     cmd = [sys.executable, "-m", "autograder", "grade", assignment, str(submission), "--results", str(results_path)]
     for option, value in (("--seed", seed), ("--device", device), ("--isolation", isolation), ("--select", select)):
         if value is not None and value != "":
             cmd += [option, str(value)]
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd,
                             start_new_session=True, preexec_fn=interrupt_with_parent)
     try:
         _, stderr = proc.communicate(timeout=timeout)
@@ -63,11 +66,11 @@ def grade_subprocess(assignment: str, submission: Path, results_path: Path, *, s
     except BaseException:
         stop(proc)
         raise
-    result, digest = _read(Path(results_path))
+    result, digest = read_with_digest(Path(results_path))
     return GradeRun(proc.returncode, stderr, timed_out, time.monotonic() - t0, result, digest)
 
 
-def _read(path: Path) -> tuple[results.GradingResult | None, str | None]:
+def read_with_digest(path: Path) -> tuple[results.GradingResult | None, str | None]:
     """The typed results.json and the sha256 of its bytes, or (None, None)."""
     try:
         raw = path.read_bytes()

@@ -192,7 +192,7 @@ def test_stub_notebook_scores_0_and_a_broken_one_gets_one_line(tmp_path):
 
 
 def test_grade_batch_roster_takes_notebook_entries(tmp_path):
-    from autograder.roster import discover
+    from autograder.batch.roster import discover
 
     (tmp_path / "ada.ipynb").write_bytes(notebook("import torch"))
     (tmp_path / "bob.py").write_text("import torch\n")

@@ -16,9 +16,9 @@ RESULT_KEYS = ({"tests", "extra_data", "execution_time", "output_format", "stdou
                    "seed", "device", "isolation", "assignment", "grader_version"}
 """Keys of results.json (top level, per test, extra_data) that no other record of ours uses (a batch key, too, has
 a seed, device, isolation, assignment and grader version)."""
-OTHER_RECORDS = ("manifest", "raw")
-"""Receivers that are not results.json: a batch's manifest.json (it records a status and score of its own) and a
-zoo.toml entry (its declared score)."""
+OTHER_RECORDS = ("manifest", "raw", "mutant")
+"""Receivers that are not results.json: a batch's manifest.json (it records a status and score of its own), a
+zoo.toml entry (its declared score) and an entry of mutants.json (a mutant's status and score)."""
 
 
 def readers() -> list[Path]:

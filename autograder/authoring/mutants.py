@@ -33,9 +33,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from autograder import assignment, batch, templates
-from autograder.errors import AuthoringError, UsageError
-from autograder.progress import Progress
+from .. import assignment, runner
+from ..batch import feedback
+from ..batch import jobs as batch
+from ..batch.progress import Progress
+from ..errors import AuthoringError, UsageError
+from . import templates
 
 __all__ = [
     "EXCLUDED_OPERATORS", "Mutant", "MutantsReport", "enumerate_mutants", "equivalents", "reference_file",
@@ -197,7 +200,7 @@ def equivalents(spec: assignment.Assignment) -> dict[str, str]:
 # --------------------------------------------------------------------------- grading
 def _grade_in_process(job: batch.Job, root: str | None) -> dict[str, Any]:
     """Grade one mutant in this (trusted) process, in a fresh sandboxed worker; write its files; its manifest."""
-    from autograder import feedback, grading
+    from .. import grading
 
     out_dir = Path(job.out_dir)
     partial = out_dir / f".results.{os.getpid()}.json"
@@ -212,21 +215,21 @@ def _grade_in_process(job: batch.Job, root: str | None) -> dict[str, Any]:
         status, message = ("grader error", str(errors[0])[:500]) if errors else ("graded", "")
     except Exception as exc:  # noqa: BLE001 - one mutant's grader failure is that mutant's error, not the chunk's
         status, message = "grader error", f"{type(exc).__name__}: {str(exc)[:300]}"
-    data, digest = batch._read_results(partial)
+    data, digest = runner.read_with_digest(partial)
     if data is not None:
         os.replace(partial, out_dir / batch.RESULTS)
     graded = data is not None and status == "graded"
     manifest = {
         "submission": job.submission_id, "status": status if data is not None else "grader error",
         "message": message or ("" if data is not None else "no results.json was written"), "key": key,
-        "score": data.get("score") if graded and data else None,
-        "max_score": sum(t["max_score"] for t in data.get("tests", [])) if graded and data else None,
+        "score": data.score if graded and data else None,
+        "max_score": data.max_score if graded and data else None,
         "graded_at": started.isoformat(timespec="milliseconds"), "seconds": round(time.monotonic() - t0, 3),
         "results_sha256": digest, "exit_code": 0, "device": key["device"], "host": socket.gethostname(),
         "worker": "", "run": job.run,
     }
     feedback.write(out_dir / batch.FEEDBACK, job.submission_id, manifest, data)
-    batch._write_json(out_dir / batch.MANIFEST, manifest)
+    batch.write_json(out_dir / batch.MANIFEST, manifest)
     return manifest
 
 
@@ -235,14 +238,14 @@ def grade_chunk(jobs: list[batch.Job], root: str | None, chunk_file: str) -> lis
     Path(chunk_file).write_text(json.dumps({"root": root, "jobs": [asdict(j) for j in jobs]}), encoding="utf-8")
     cmd = [sys.executable, "-m", "autograder.authoring.mutants", chunk_file]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, preexec_fn=batch._interrupt_with_parent)
+                            start_new_session=True, preexec_fn=runner.interrupt_with_parent)
     try:
         _, stderr = proc.communicate(timeout=batch.GRADING_TIMEOUT * len(jobs))
     except subprocess.TimeoutExpired:
-        batch._stop(proc)
+        runner.stop(proc)
         stderr = "the chunk took too long and was stopped"
     except BaseException:
-        batch._stop(proc)
+        runner.stop(proc)
         raise
     finally:
         Path(chunk_file).unlink(missing_ok=True)
@@ -251,7 +254,7 @@ def grade_chunk(jobs: list[batch.Job], root: str | None, chunk_file: str) -> lis
         manifest = batch.read_manifest(Path(job.out_dir))
         if manifest is None or manifest.get("key") != job.key:
             last = (stderr or "").strip().splitlines()[-1:] or ["no output"]
-            manifest = batch._task_failed(job, RuntimeError(f"grading process ended with {proc.returncode}: "
+            manifest = batch.task_failed(job, RuntimeError(f"grading process ended with {proc.returncode}: "
                                                             f"{last[0][:200]}"))
         manifests.append(manifest)
     return manifests
@@ -269,7 +272,7 @@ def _grade_all(pending: list[batch.Job], out: Path, root: Path | None, workers: 
     """Grade the pending mutants on Dask, chunk by chunk, reporting each as its chunk finishes."""
     from distributed import as_completed
 
-    with batch._client(workers, scheduler) as client, batch._terminate_as_interrupt():
+    with batch.dask_client(workers, scheduler) as client, batch.terminate_as_interrupt():
         n = workers or (len(client.scheduler_info().get("workers", {})) or 1)
         chunks_dir = out / "chunks"
         chunks_dir.mkdir(exist_ok=True)
@@ -285,11 +288,12 @@ def _grade_all(pending: list[batch.Job], out: Path, root: Path | None, workers: 
                 try:
                     manifests = future.result()
                 except Exception as exc:  # noqa: BLE001 - a lost worker is a grader error of its mutants
-                    manifests = [batch._task_failed(job, exc) for job in by_key[future.key]]
-                for m in manifests:
-                    failed = m.get("status") != "graded"
-                    line = (f"{m['submission']}: {m.get('status')}: {m.get('message', '')}" if failed
-                            else f"{m['submission']}: {m.get('score'):g} / {m.get('max_score'):g}")
+                    manifests = [batch.task_failed(job, exc) for job in by_key[future.key]]
+                for manifest in manifests:
+                    failed = manifest.get("status") != "graded"
+                    who = manifest["submission"]
+                    line = (f"{who}: {manifest.get('status')}: {manifest.get('message', '')}" if failed
+                            else f"{who}: {manifest.get('score'):g} / {manifest.get('max_score'):g}")
                     progress.update(line, failed)
         except KeyboardInterrupt:
             progress.note("interrupted: stopping (graded mutants are kept; rerun to grade the rest)")
@@ -311,13 +315,13 @@ def run(
     stream: TextIO = sys.stderr,
 ) -> MutantsReport:
     """Make the mutants, grade those not yet graded under the same key, write mutants.json and mutants.html."""
-    from autograder.authoring import mutants_report
+    from . import mutants_report
 
     t0 = time.monotonic()
     spec = assignment.load(assignment_name, root)
     if max_count is not None and max_count < 1:
         raise UsageError(f"--max {max_count}: must be at least 1")
-    batch._check_arguments("cpu", workers, scheduler, "auto")
+    batch.check_arguments("cpu", workers, scheduler, "auto")
     reference = reference_file(spec, root)
     if not reference.is_file():
         raise AuthoringError(str(reference), "reference solution missing")
@@ -360,11 +364,11 @@ def run(
         progress.finish()
     entries = [_entry(m, diff, folder, known) for m, diff, folder in rows]
     data = summarize(spec.name, seed, entries)
-    batch._write_json(out / "mutants.json", data)
+    batch.write_json(out / "mutants.json", data)
     mutants_report.write(out / "mutants.html", spec.title, data)
     report = MutantsReport(spec.name, seed, data["total"], data["killed"], data["survived"], data["equivalent"],
                            data["errors"], data["kill_rate"], out, len(pending), time.monotonic() - t0)
-    report.survivors = [e for e in entries if e["status"] == "survived"]
+    report.survivors = [mutant for mutant in entries if mutant["status"] == "survived"]
     return report
 
 
@@ -383,7 +387,7 @@ def _entry(m: Mutant, diff: str, folder: Path, known: dict[str, str]) -> dict[st
 
 def summarize(name: str, seed: int, entries: list[dict[str, Any]]) -> dict[str, Any]:
     """mutants.json: the counts, ``kill_rate = killed / (total - equivalent - errors)``, and every mutant."""
-    count = {s: sum(e["status"] == s for e in entries) for s in ("killed", "survived", "equivalent", "error")}
+    count = {s: sum(mutant["status"] == s for mutant in entries) for s in ("killed", "survived", "equivalent", "error")}
     scored = len(entries) - count["equivalent"] - count["error"]
     return {
         "assignment": name, "seed": seed, "total": len(entries), "killed": count["killed"],

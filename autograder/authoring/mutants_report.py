@@ -18,9 +18,9 @@ td:first-child,th:first-child{text-align:left}pre{background:#f6f6f6;padding:.6e
 def by(entries: list[dict[str, Any]], field: str) -> list[tuple[str, dict[str, int], float | None]]:
     """(group, counts per status, kill rate) per value of ``field``, lowest kill rate first."""
     groups: dict[str, dict[str, int]] = {}
-    for e in entries:
-        counts = groups.setdefault(str(e[field]), dict.fromkeys(STATUSES, 0))
-        counts[e["status"]] += 1
+    for mutant in entries:
+        counts = groups.setdefault(str(mutant[field]), dict.fromkeys(STATUSES, 0))
+        counts[mutant["status"]] += 1
     rows = []
     for name, counts in groups.items():
         scored = counts["killed"] + counts["survived"]
@@ -52,16 +52,18 @@ def render(title: str, data: dict[str, Any]) -> str:
              "<h2>Per task</h2>", _table("task", by(entries, "task")),
              "<h2>Per operator</h2>", _table("operator", by(entries, "operator")), "<h2>Survivors</h2>"]
     order = {name: i for i, (name, _, _) in enumerate(by(entries, "task"))}
-    survivors = sorted((e for e in entries if e["status"] == "survived"), key=lambda e: (order[e["task"]], e["line"]))
+    survivors = sorted((mutant for mutant in entries if mutant["status"] == "survived"),
+                       key=lambda mutant: (order[mutant["task"]], mutant["line"]))
     if not survivors:
         parts.append("<p>None: every graded mutant lost points.</p>")
-    for e in survivors:
-        parts.append(f"<h3>{html.escape(e['task'])}: {html.escape(e['operator'])}, line {e['line']} "
-                     f"(<code>{e['id']}</code>)</h3><pre>{html.escape(e['diff'])}</pre>")
-    errors = [e for e in entries if e["status"] == "error"]
+    for mutant in survivors:
+        parts.append(f"<h3>{html.escape(mutant['task'])}: {html.escape(mutant['operator'])}, line {mutant['line']} "
+                     f"(<code>{mutant['id']}</code>)</h3><pre>{html.escape(mutant['diff'])}</pre>")
+    errors = [mutant for mutant in entries if mutant["status"] == "error"]
     if errors:
         parts.append("<h2>Grader errors (not counted)</h2><ul>" + "".join(
-            f"<li><code>{e['id']}</code>: {html.escape(str(e.get('message', '')))}</li>" for e in errors) + "</ul>")
+            f"<li><code>{mutant['id']}</code>: {html.escape(str(mutant.get('message', '')))}</li>"
+            for mutant in errors) + "</ul>")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Mutants: {html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")
 

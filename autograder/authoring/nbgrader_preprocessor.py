@@ -14,9 +14,6 @@ feedback. Any other assignment of the course is executed by nbgrader as before.
 from __future__ import annotations
 
 import hashlib
-import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,8 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
 
 from .. import assignment
+from ..results import GradingResult
+from ..runner import grade_subprocess
 from .tasks import task_scores
 
 __all__ = ["SandboxGrades", "with_sandbox"]
@@ -71,22 +70,20 @@ class SandboxGrades(Execute):  # type: ignore[misc]
         spec = assignment.load(name)
         fill(nb, spec, data)
         self.log.info("dl-autograder: %s of %s graded in the sandbox (seed %d): %g / %g", student, name, seed,
-                      data["score"], sum(t["max_score"] for t in data["tests"]))
+                      data.score, data.max_score)
         return nb, resources
 
-    def _grade(self, nb: Any, name: str, seed: int) -> dict[str, Any]:
-        """``autograder grade`` of the notebook in a subprocess: its results.json (RuntimeError if it failed)."""
+    def _grade(self, nb: Any, name: str, seed: int) -> GradingResult:
+        """``autograder grade`` of the notebook in a subprocess: its result (RuntimeError if it failed)."""
         with tempfile.TemporaryDirectory(prefix="ag-nbgrader-") as tmp:
             notebook = Path(tmp) / f"{name}.ipynb"
             nbformat.write(nb, str(notebook))
-            out = Path(tmp) / "results.json"
-            cmd = [sys.executable, "-m", "autograder", "grade", name, str(notebook), "--results", str(out),
-                   "--seed", str(seed), "--isolation", self.isolation, "--device", self.device]
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.grading_timeout, cwd=tmp)
-            if proc.returncode != 0 or not out.is_file():
-                raise RuntimeError(f"dl-autograder could not grade this notebook (exit {proc.returncode}): "
-                                   f"{proc.stderr.strip()[-2000:]}")
-            return dict(json.loads(out.read_text(encoding="utf-8")))
+            run = grade_subprocess(name, notebook, Path(tmp) / "results.json", seed=seed, isolation=self.isolation,
+                                   device=self.device, timeout=self.grading_timeout, cwd=Path(tmp))
+            if run.exit_code != 0 or run.result is None:
+                raise RuntimeError(f"dl-autograder could not grade this notebook (exit {run.exit_code}): "
+                                   f"{run.stderr.strip()[-2000:]}")
+            return run.result
 
 
 def _student_seed(course_seed: int, name: str, student: str) -> int:
@@ -95,10 +92,10 @@ def _student_seed(course_seed: int, name: str, student: str) -> int:
     return int.from_bytes(digest[:4], "little") & (2**31 - 1)
 
 
-def fill(nb: Any, spec: assignment.Assignment, data: dict[str, Any]) -> None:
+def fill(nb: Any, spec: assignment.Assignment, data: GradingResult) -> None:
     """Write the summary into the preamble cell and each task's points and feedback into its graded cell."""
     scores = task_scores(spec, data)
-    summary = f"{data.get('output', '')}\n(seed {data.get('extra_data', {}).get('seed')})\n"
+    summary = f"{data.output}\n(seed {data.extra_data.seed})\n"
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type != "code":
@@ -115,14 +112,14 @@ def fill(nb: Any, spec: assignment.Assignment, data: dict[str, Any]) -> None:
             cell.execution_count = 1
 
 
-def _feedback(data: dict[str, Any], task: str) -> str:
+def _feedback(data: GradingResult, task: str) -> str:
     """One task's tests as the student may see them: a line each, and a failed test's feedback."""
     lines = []
-    for test in data.get("tests", []):
-        if task not in test.get("tags", []) or test.get("visibility") == "hidden":
+    for test in data.tests:
+        if task not in test.tags or test.visibility == "hidden":
             continue
-        mark = "PASS" if test["status"] == "passed" else "FAIL"
-        lines.append(f"{mark} {test['score']:g}/{test['max_score']:g}  {test['name']}")
-        if test["status"] != "passed" and test.get("output"):
-            lines += ["    " + line for line in str(test["output"])[:OUTPUT_PER_TEST].splitlines()]
+        mark = "PASS" if test.status == "passed" else "FAIL"
+        lines.append(f"{mark} {test.score:g}/{test.max_score:g}  {test.name}")
+        if test.status != "passed" and test.output:
+            lines += ["    " + line for line in test.output[:OUTPUT_PER_TEST].splitlines()]
     return "\n".join(lines) + "\n" if lines else "(no test of this task is shown)\n"

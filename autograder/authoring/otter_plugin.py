@@ -10,9 +10,6 @@ so otter's total equals ``autograder grade``'s.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,8 @@ import nbformat
 from otter.plugins import AbstractOtterPlugin
 
 from .. import assignment
+from ..results import GradingResult
+from ..runner import grade_subprocess
 from .tasks import task_scores
 
 __all__ = ["SandboxScores"]
@@ -29,24 +28,23 @@ __all__ = ["SandboxScores"]
 class SandboxScores(AbstractOtterPlugin):  # type: ignore[misc]
     """Grades the submission in the sandbox before otter runs anything, then overrides each question's score."""
 
-    graded: dict[str, Any] | None = None
+    graded: GradingResult | None = None
 
     def before_execution(self, submission: Any) -> Any:
         """Grade the submitted file in the sandbox; give otter nothing of the student's to execute."""
         config = dict(self.plugin_config or {})
         name = str(config["assignment"])
         with tempfile.TemporaryDirectory(prefix="ag-otter-") as tmp:
-            out = Path(tmp) / "results.json"
-            cmd = [sys.executable, "-m", "autograder", "grade", name, str(self.submission_path), "--results", str(out),
-                   "--isolation", str(config.get("isolation", "auto")), "--device", str(config.get("device", "auto"))]
-            if config.get("seed") is not None:
-                cmd += ["--seed", str(int(config["seed"]))]
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp,
-                                  timeout=int(config.get("timeout", 3600)))
-            if proc.returncode != 0 or not out.is_file():
-                raise RuntimeError(f"dl-autograder could not grade {self.submission_path} (exit {proc.returncode}): "
-                                   f"{proc.stderr.strip()[-2000:]}")
-            self.graded = dict(json.loads(out.read_text(encoding="utf-8")))
+            seed = config.get("seed")
+            run = grade_subprocess(name, Path(self.submission_path), Path(tmp) / "results.json",
+                                   seed=None if seed is None else int(seed),
+                                   isolation=str(config.get("isolation", "auto")),
+                                   device=str(config.get("device", "auto")), timeout=int(config.get("timeout", 3600)),
+                                   cwd=Path(tmp))
+            if run.exit_code != 0 or run.result is None:
+                raise RuntimeError(f"dl-autograder could not grade {self.submission_path} (exit {run.exit_code}): "
+                                   f"{run.stderr.strip()[-2000:]}")
+            self.graded = run.result
         return nbformat.v4.new_notebook()
 
     def after_grading(self, results: Any) -> None:
@@ -56,10 +54,10 @@ class SandboxScores(AbstractOtterPlugin):  # type: ignore[misc]
         spec = assignment.load(str(self.plugin_config["assignment"]))
         for task, score in task_scores(spec, self.graded).items():
             results.update_score(task, score)
-        results.set_output(str(self.graded.get("output", "")))
+        results.set_output(self.graded.output)
         results.set_plugin_data(type(self).__module__ + "." + type(self).__name__, {
-            "score": self.graded["score"], "seed": self.graded.get("extra_data", {}).get("seed")})
+            "score": self.graded.score, "seed": self.graded.extra_data.seed})
 
     def generate_report(self) -> str:
         """The summary our grading wrote, printed in otter's plugin report."""
-        return str((self.graded or {}).get("output", ""))
+        return self.graded.output if self.graded is not None else ""

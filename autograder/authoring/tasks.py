@@ -20,6 +20,7 @@ from typing import Any
 from ..assignment import Assignment
 from ..errors import AuthoringError
 from ..pytest_plugin import CATEGORIES, META
+from ..results import GradingResult
 
 __all__ = ["TaskCode", "public_tests", "split", "task_points", "task_scores"]
 
@@ -116,11 +117,11 @@ def _forget_modules(folder: Path) -> None:
             del sys.modules[name]
 
 
-def task_scores(spec: Assignment, results: dict[str, Any]) -> dict[str, float]:
-    """Marker -> points earned in a results.json (by the tests' task tags, shared as in ``task_points``)."""
+def task_scores(spec: Assignment, result: GradingResult) -> dict[str, float]:
+    """Marker -> points earned in a grading (by the tests' task tags, shared as in ``task_points``)."""
     scores = dict.fromkeys(spec.tasks, 0.0)
-    for test in results.get("tests", []):
-        tasks = [tag for tag in test.get("tags", []) if tag in scores]
+    for test in result.tests:
+        tasks = [tag for tag in test.tags if tag in scores]
         for task in tasks:
-            scores[task] += float(test["score"]) / len(tasks)
+            scores[task] += test.score / len(tasks)
     return {task: round(score, 4) for task, score in scores.items()}

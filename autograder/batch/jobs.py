@@ -50,9 +50,14 @@ from . import feedback, gradebook, roster, summary
 from .progress import Progress
 
 __all__ = [
+    "FEEDBACK",
     "GRADING_TIMEOUT",
+    "MANIFEST",
+    "RESULTS",
     "BatchReport",
     "Job",
+    "check_arguments",
+    "dask_client",
     "default_workers",
     "gpu_indices",
     "gpu_slot",
@@ -60,7 +65,11 @@ __all__ = [
     "grade_job",
     "grader_version",
     "is_current",
+    "read_manifest",
     "submission_seed",
+    "task_failed",
+    "terminate_as_interrupt",
+    "write_json",
 ]
 
 GRADING_TIMEOUT = 1800.0
@@ -146,11 +155,11 @@ def _batch_seed(out: Path, requested: int | None, version: str, assignment_name:
     seed = requested if requested is not None else previous.get("seed")
     if not isinstance(seed, int):
         seed = secrets.randbelow(2**31)
-    _write_json(path, {"seed": seed, "assignment": assignment_name, "grader_version": version})
+    write_json(path, {"seed": seed, "assignment": assignment_name, "grader_version": version})
     return seed
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write JSON atomically (temporary file in the same folder, fsync, rename)."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -268,7 +277,7 @@ def _grade(job: Job, device: str, env: dict[str, str]) -> dict[str, Any]:
         "host": socket.gethostname(), "worker": _worker_name(), "run": job.run,
     }
     feedback.write(out_dir / FEEDBACK, job.submission_id, manifest, data)
-    _write_json(out_dir / MANIFEST, manifest)
+    write_json(out_dir / MANIFEST, manifest)
     return manifest
 
 
@@ -315,7 +324,7 @@ def grade_batch(
     """Grade every submission of ``folder`` not yet graded under the same key into ``out``."""
     t0 = time.monotonic()
     spec = assignment.load(assignment_name)
-    _check_arguments(device, workers, scheduler, isolation)
+    check_arguments(device, workers, scheduler, isolation)
     out = Path(out)
     submissions = roster.discover(Path(folder), skip=out)
     out.mkdir(parents=True, exist_ok=True)
@@ -341,7 +350,8 @@ def grade_batch(
     return report
 
 
-def _check_arguments(device: str, workers: int | None, scheduler: str | None, isolation: str) -> None:
+def check_arguments(device: str, workers: int | None, scheduler: str | None, isolation: str) -> None:
+    """UsageError naming the first bad option: isolation, device, --workers, or --workers with --scheduler."""
     from ..sandbox.isolation import check_isolation
 
     check_isolation(isolation)
@@ -365,7 +375,7 @@ def default_workers() -> int:
 
 
 @contextlib.contextmanager
-def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
+def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
     """A Dask client: of the cluster at ``scheduler``, else of a local cluster of single-thread processes."""
     from distributed import Client, LocalCluster
 
@@ -388,7 +398,7 @@ def _run(pending: list[Job], workers: int | None, scheduler: str | None, progres
     from distributed import as_completed
 
     by_key: dict[str, Job] = {}
-    with _client(workers, scheduler) as client, _terminate_as_interrupt():
+    with dask_client(workers, scheduler) as client, terminate_as_interrupt():
         futures = []
         for job in pending:
             future = client.submit(grade_job, job, key=f"grade-{job.submission_id}-{job.run}", pure=False)
@@ -401,7 +411,7 @@ def _run(pending: list[Job], workers: int | None, scheduler: str | None, progres
                 try:
                     manifest = future.result()
                 except Exception as exc:  # noqa: BLE001 - a lost worker is this submission's grader error
-                    manifest = _task_failed(job, exc)
+                    manifest = task_failed(job, exc)
                 _record(job, manifest, progress, report)
         except KeyboardInterrupt:
             report.interrupted = True
@@ -410,7 +420,7 @@ def _run(pending: list[Job], workers: int | None, scheduler: str | None, progres
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
+def terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM (``kill``, Slurm's ``scancel``) stops the batch as cleanly as Ctrl-C."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -426,7 +436,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _task_failed(job: Job, exc: BaseException) -> dict[str, Any]:
+def task_failed(job: Job, exc: BaseException) -> dict[str, Any]:
     """The manifest of a task that never returned (its worker died): a grader error."""
     manifest = {
         "submission": job.submission_id, "status": "grader error",
@@ -436,7 +446,7 @@ def _task_failed(job: Job, exc: BaseException) -> dict[str, Any]:
     }
     with contextlib.suppress(OSError):
         Path(job.out_dir).mkdir(parents=True, exist_ok=True)
-        _write_json(Path(job.out_dir) / MANIFEST, manifest)
+        write_json(Path(job.out_dir) / MANIFEST, manifest)
     return manifest
 
 

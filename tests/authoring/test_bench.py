@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder import assignment, bench
+from autograder import assignment
+from autograder.authoring import bench
 from autograder.authoring.bench import CORES, LIMITED, REFERENCE, Run
 
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder import assignment, templates
-from autograder.authoring import mutants, mutants_report
+from autograder import assignment
+from autograder.authoring import mutants, mutants_report, templates
 from autograder.errors import AuthoringError
 
 REPO = Path(__file__).resolve().parents[2]

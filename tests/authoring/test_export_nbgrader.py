@@ -21,7 +21,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import assignment, bugzoo
+from autograder import assignment
+from autograder.authoring import bugzoo
 from autograder.authoring.nbgrader_export import BEGIN_BLOCK, write_config
 from autograder.authoring.tasks import TASK_LINE, task_points
 

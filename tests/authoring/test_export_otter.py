@@ -17,7 +17,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import assignment, bugzoo, results
+from autograder import assignment, results
+from autograder.authoring import bugzoo
 from autograder.authoring.tasks import public_tests
 
 pytest.importorskip("otter", reason="the [otter] extra is not installed")
