@@ -17,7 +17,7 @@ def _result(**kwargs):
 
 
 def test_gradescope_document_is_schema_valid(tmp_path):
-    data = results.to_gradescope(_result(extra_data={"seed": 3}))
+    data = results.to_gradescope(_result(extra_data=results.Extra(seed=3)))
     results.write_atomic(tmp_path / "results.json", data)
     loaded = json.loads((tmp_path / "results.json").read_text())
     assert loaded["score"] == 1.0 and loaded["tests"][0]["max_score"] == 2.0 and loaded["extra_data"]["seed"] == 3
@@ -25,7 +25,7 @@ def test_gradescope_document_is_schema_valid(tmp_path):
 
 
 def test_error_result_is_valid_and_not_a_silent_zero(tmp_path):
-    data = results.to_gradescope(results.error_result("boom", 0.5, {"seed": 1}))
+    data = results.to_gradescope(results.error_result("boom", 0.5, results.Extra(seed=1)))
     results.validate(data)
     assert "autograder itself failed" in data["output"] and data["extra_data"]["grader_errors"] == ["boom"]
 
