@@ -15,7 +15,6 @@ an AuthoringError naming the test.
 from __future__ import annotations
 
 import builtins
-import hashlib
 import re
 import secrets
 import shutil
@@ -26,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from . import compare, performance, static_checks
+from . import compare, performance, seeds, static_checks
 from .assignment import Assignment, load_folder
 from .errors import AuthoringError, CheckFailed, SubmissionError
 from .results import CATEGORIES, Extra, TestResult
@@ -208,7 +207,7 @@ def student(pytestconfig: pytest.Config, device: str) -> Any:
 
 def _seed_for(seed: int, nodeid: str) -> int:
     """A per-test seed derived from the run's seed and the test's id."""
-    return int.from_bytes(hashlib.sha256(f"{seed}:{nodeid}".encode()).digest()[:8], "little") & (2**63 - 1)
+    return seeds.derive(63, seed, nodeid)
 
 
 @pytest.fixture

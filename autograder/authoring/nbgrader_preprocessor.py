@@ -13,7 +13,6 @@ feedback. Any other assignment of the course is executed by nbgrader as before.
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
 
-from .. import assignment
+from .. import assignment, seeds
 from ..results import GradingResult
 from ..runner import grade_subprocess
 from .tasks import task_scores
@@ -88,8 +87,7 @@ class SandboxGrades(Execute):  # type: ignore[misc]
 
 def _student_seed(course_seed: int, name: str, student: str) -> int:
     """A student's seed: fixed per course, assignment and student, so a regrade repeats the grading."""
-    digest = hashlib.sha256(f"{course_seed}:{name}:{student}".encode()).digest()
-    return int.from_bytes(digest[:4], "little") & (2**31 - 1)
+    return seeds.derive(31, course_seed, name, student)
 
 
 def fill(nb: Any, spec: assignment.Assignment, data: GradingResult) -> None:

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from .. import __version__, assignment, results, runner
+from .. import __version__, assignment, results, runner, seeds
 from ..device import check_device
 from ..errors import UsageError
 from . import feedback, gradebook, roster, summary
@@ -124,8 +124,7 @@ def grader_version(spec: assignment.Assignment) -> str:
 
 def submission_seed(batch_seed: int, submission_id: str) -> int:
     """The seed of one submission's hidden inputs: fixed by the batch seed and the id."""
-    raw = hashlib.sha256(f"{batch_seed}:{submission_id}".encode()).digest()
-    return int.from_bytes(raw[:4], "big") % 2**31
+    return seeds.derive(31, batch_seed, submission_id)
 
 
 def read_manifest(out_dir: Path) -> dict[str, Any] | None:
