@@ -52,3 +52,18 @@ def test_every_assignment_has_a_slow_but_correct_entry_with_its_score(name):
     declared = [b for b in bugzoo.entries(assignment.load(name)) if b.score is not None]
     assert declared, f"{name}'s bug zoo declares no score (a slow but correct entry)"
     assert all(0 < b.score < 100 for b in declared)
+
+
+def test_reference_check_takes_points_that_do_not_add_up_exactly_in_floats():
+    """Ten tests of 0.1 points make 0.9999999999999999 in floats: still full marks of the planned 1 point."""
+    from types import SimpleNamespace
+
+    from autograder.authoring.verification import _reference_check
+    from autograder.results import TestResult
+
+    tests = [TestResult(f"t{i}", f"1.{i}", 0.1, 0.1, "passed", "", ["public"], "visible", "public") for i in range(10)]
+    assert sum(t.max_score for t in tests) != 1.0
+    check = _reference_check(SimpleNamespace(points={"public": 1.0}), GradingResult(tests, 1.0, ""))  # type: ignore[arg-type]
+    assert check.ok, check.note
+    tests[0].score = 0.0
+    assert not _reference_check(SimpleNamespace(points={"public": 1.0}), GradingResult(tests, 1.0, "")).ok  # type: ignore[arg-type]
