@@ -19,6 +19,8 @@ __all__ = ["CATEGORIES", "Extra", "GradingResult", "Measure", "TestResult", "err
 
 SCHEMA_PATH = Path(__file__).with_name("gradescope_results.schema.json")
 CATEGORIES = ("public", "hidden", "performance")
+POINT_DECIMALS = 6
+"""Scores are rounded to this many decimals (float noise away, an author's points kept: 0.21875 has 5)."""
 """A test's category is the tag of the folder it lives in."""
 
 
@@ -117,11 +119,11 @@ class GradingResult:
 
     @property
     def score(self) -> float:
-        return round(sum(t.score for t in self.tests), 4)
+        return round(sum(t.score for t in self.tests), POINT_DECIMALS)
 
     @property
     def max_score(self) -> float:
-        return round(sum(t.max_score for t in self.tests), 4)
+        return round(sum(t.max_score for t in self.tests), POINT_DECIMALS)
 
 
 def to_gradescope(result: GradingResult) -> dict[str, Any]:
@@ -140,7 +142,7 @@ def to_gradescope(result: GradingResult) -> dict[str, Any]:
             {
                 "name": t.name,
                 "number": t.number,
-                "score": round(t.score, 4),
+                "score": round(t.score, POINT_DECIMALS),
                 "max_score": t.max_score,
                 "status": t.status,
                 "output": t.output,

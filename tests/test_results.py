@@ -52,3 +52,12 @@ def test_invalid_document_is_never_written(tmp_path):
     with pytest.raises(jsonschema.ValidationError):
         results.write_atomic(target, data)
     assert target.read_text() == '{"old": true}' and len(list(tmp_path.iterdir())) == 1
+
+
+def test_points_with_five_decimals_are_kept_exactly():
+    """Sixteen cases of 0.21875 points are 3.5 points in results.json, not 16 x 0.2188 = 3.5008."""
+    tests = [results.TestResult(f"case {i}", f"2.{i}", 0.21875, 0.21875, "passed", "", ["hidden"], "after_published",
+                                "hidden") for i in range(16)]
+    data = results.to_gradescope(results.GradingResult(tests, 1.0, ""))
+    assert data["score"] == 3.5 and sum(t["score"] for t in data["tests"]) == 3.5
+    assert results.loads(json.dumps(data)).score == results.loads(json.dumps(data)).max_score == 3.5
