@@ -108,6 +108,9 @@ def wire(module: Any, graph: list[Any]) -> list[Any]:
             nodes.append(module.Node(value, parents, _lin_vjp(coefs)))
         elif kind == "prod":
             nodes.append(module.Node(values[0] * values[1], parents, _prod_vjp(values[0], values[1])))
+        elif kind == "stop":  # a hand-made node with parents and no vjp: no gradient flows through it
+            coefs = tuple(float(c) for c in entry[2])
+            nodes.append(module.Node(np.sum([c * v for c, v in zip(coefs, values)], axis=0), parents, None))
         else:
             raise LookupError(f"grader bug: unknown wired entry {kind!r}")
     return nodes

@@ -545,7 +545,7 @@ def _op_parents(graph: list[Any]) -> list[list[int]]:
     return [_operand_indices(e) for e in graph]
 
 
-@graded("5.11", points=2)
+@graded("5.11", points=1.5)
 def test_backward_skip_graphs(student, np_rng):
     """random graphs with skip connections of unequal lengths and non-unit local derivatives"""
     for n, shape in [(25, (3,)), (80, (2, 2))]:
@@ -663,3 +663,18 @@ def test_backward_rejects_cycles_and_non_nodes(student, np_rng):
                         extra_parents=[[1, 2, 1]], expect_error=True, uses=WIRED)
     _expect_error(got, "backward on a graph with a cycle", "topological_sort raises ValueError for a cycle; let it "
                   "propagate.")
+
+
+@graded("5.20", points=0.5)
+def test_backward_stops_at_a_node_without_vjp(student, np_rng):
+    """a node with parents but vjp None gets its .grad and passes none on; a node left without one gets zeros"""
+    x, y = np_rng.standard_normal((2, 3)), np_rng.standard_normal((2, 3))
+    a, b, c = (float(v) for v in _nonzero(np_rng, 3))
+    graph = [["leaf", x], ["leaf", y], ["stop", [0, 1], [c, 1.0]], ["lin", [2, 0], [a, b]]]
+    seed = np_rng.standard_normal((2, 3))
+    what = "backward through a node made with Node(value, parents, vjp=None)"
+    got = student.probe("graph_backward", graph, 3, [seed], [0, 1, 2, 3], wired=True, uses=WIRED)
+    hint = ("call a node's vjp only if it has one; a node that receives no gradient (here the stopped node's "
+            "parents, but for the other path) gets zeros of its shape.")
+    for i, ref in [(3, seed), (2, a * seed), (0, b * seed), (1, np.zeros((2, 3)))]:
+        expect_array(got["grads"][0][i], ref, f"{what}: .grad of node {i} ({graph[i][0]})", hint)
