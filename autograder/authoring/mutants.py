@@ -24,7 +24,6 @@ import json
 import math
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -34,7 +33,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .. import assignment, runner
-from ..batch import feedback
 from ..batch import jobs as batch
 from ..batch.progress import Progress
 from ..errors import AuthoringError, UsageError
@@ -218,19 +216,10 @@ def _grade_in_process(job: batch.Job, root: str | None) -> dict[str, Any]:
     data, digest = runner.read_with_digest(partial)
     if data is not None:
         os.replace(partial, out_dir / batch.RESULTS)
-    graded = data is not None and status == "graded"
-    manifest = {
-        "submission": job.submission_id, "status": status if data is not None else "grader error",
-        "message": message or ("" if data is not None else "no results.json was written"), "key": key,
-        "score": data.score if graded and data else None,
-        "max_score": data.max_score if graded and data else None,
-        "graded_at": started.isoformat(timespec="milliseconds"), "seconds": round(time.monotonic() - t0, 3),
-        "results_sha256": digest, "exit_code": 0, "device": key["device"], "host": socket.gethostname(),
-        "worker": "", "run": job.run,
-    }
-    feedback.write(out_dir / batch.FEEDBACK, job.submission_id, manifest, data)
-    batch.write_json(out_dir / batch.MANIFEST, manifest)
-    return manifest
+    else:
+        status, message = "grader error", message or "no results.json was written"
+    return batch.write_outcome(job, status, message, data, started=started, seconds=time.monotonic() - t0,
+                               digest=digest, exit_code=0, device=str(key["device"]), worker="")
 
 
 def grade_chunk(jobs: list[batch.Job], root: str | None, chunk_file: str) -> list[dict[str, Any]]:

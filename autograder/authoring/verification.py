@@ -50,11 +50,6 @@ class Verification:
         return all(c.ok for c in self.checks)
 
 
-def _max(result: GradingResult) -> float:
-    """The points on offer, rounded as the score is (points like 0.35 do not add up exactly in floats)."""
-    return result.max_score
-
-
 def _failed(result: GradingResult) -> set[str]:
     """Test display names that failed."""
     return {t.name for t in result.tests if t.status == "failed"}
@@ -98,7 +93,7 @@ def _grade_examples(spec: assignment.Assignment, tmp: Path, workers: int) -> lis
 
 def _reference_check(spec: assignment.Assignment, data: GradingResult) -> Check:
     """The reference earns every point, and the points add up as planned."""
-    score, top = data.score, _max(data)
+    score, top = data.score, data.max_score
     notes = []
     planned = spec.points
     for category, points in planned.items():
@@ -117,7 +112,7 @@ def _stub_check(data: GradingResult, exit_code: int) -> Check:
     errors = data.grader_errors
     score = data.score
     ok = score == 0 and not errors and exit_code == 0
-    return Check("stub", score, _max(data), ok, "; ".join(errors[:3]) or "scores 0 without a grader error")
+    return Check("stub", score, data.max_score, ok, "; ".join(errors[:3]) or "scores 0 without a grader error")
 
 
 def _bug_check(bug: bugzoo.Bug, data: GradingResult) -> Check:
@@ -125,7 +120,7 @@ def _bug_check(bug: bugzoo.Bug, data: GradingResult) -> Check:
     functions = data.extra_data.test_functions
     failed_fns = {functions.get(n, n) for n in _failed(data)}
     missed = [t for t in bug.caught_by if t not in failed_fns]
-    score, top = data.score, _max(data)
+    score, top = data.score, data.max_score
     errors = data.grader_errors
     wrong = bug.score is not None and abs(score - bug.score) > 1e-6
     ok = score < top and not missed and not errors and not wrong

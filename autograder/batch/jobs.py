@@ -70,6 +70,7 @@ __all__ = [
     "task_failed",
     "terminate_as_interrupt",
     "write_json",
+    "write_outcome",
 ]
 
 GRADING_TIMEOUT = 1800.0
@@ -266,15 +267,24 @@ def _grade(job: Job, device: str, env: dict[str, str]) -> dict[str, Any]:
     else:
         partial.unlink(missing_ok=True)
         (out_dir / RESULTS).unlink(missing_ok=True)
+    return write_outcome(job, status, message, data, started=started, seconds=run.seconds,
+                         digest=run.results_sha256, exit_code=run.exit_code, device=device, worker=_worker_name())
+
+
+def write_outcome(job: Job, status: str, message: str, data: results.GradingResult | None, *,
+                  started: datetime.datetime, seconds: float, digest: str | None, exit_code: int, device: str,
+                  worker: str) -> dict[str, Any]:
+    """Write a graded submission's manifest.json and feedback.html (beside its results.json); the manifest."""
     graded = data is not None and status == "graded"
     manifest = {
-        "submission": job.submission_id, "status": status, "message": message, "key": key,
+        "submission": job.submission_id, "status": status, "message": message, "key": job.key,
         "score": data.score if data is not None and graded else None,
         "max_score": data.max_score if data is not None and graded else None,
-        "graded_at": started.isoformat(timespec="milliseconds"), "seconds": round(run.seconds, 3),
-        "results_sha256": run.results_sha256, "exit_code": run.exit_code, "device": device,
-        "host": socket.gethostname(), "worker": _worker_name(), "run": job.run,
+        "graded_at": started.isoformat(timespec="milliseconds"), "seconds": round(seconds, 3),
+        "results_sha256": digest, "exit_code": exit_code, "device": device,
+        "host": socket.gethostname(), "worker": worker, "run": job.run,
     }
+    out_dir = Path(job.out_dir)
     feedback.write(out_dir / FEEDBACK, job.submission_id, manifest, data)
     write_json(out_dir / MANIFEST, manifest)
     return manifest
