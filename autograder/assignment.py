@@ -84,6 +84,9 @@ class Assignment:
     """Performance test name -> largest allowed ratio student / yardstick."""
     preload: tuple[str, ...] = ()
     """Modules the worker imports before the student's (e.g. torch)."""
+    grader_preload: tuple[str, ...] = ()
+    """Modules the grader imports in the background while the worker starts (slow lazy imports its tests
+    trigger, e.g. torch._dynamo on the first torch.optim step)."""
     performance: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -177,6 +180,7 @@ def _parse(name: str, folder: Path, path: Path, data: dict[str, Any]) -> Assignm
         limits=Limits(**limits_t),
         budgets=budgets,
         preload=tuple(str(m) for m in meta.get("preload", ("numpy",))),
+        grader_preload=tuple(str(m) for m in meta.get("grader_preload", ())),
         performance=perf,
     )
 

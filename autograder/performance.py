@@ -21,6 +21,7 @@ import importlib.util
 import math
 import statistics
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -28,13 +29,13 @@ import torch
 
 from .assignment import Assignment
 from .compare import expect_close, fail
-from .errors import AuthoringError
+from .errors import AuthoringError, CheckFailed
 from .student import Student
 from .worker import protocol, timing
 
 __all__ = [
-    "Scaling", "Timing", "Verdict", "calibrated_calls", "calls_for", "decided", "feedback", "judge", "measure",
-    "scaling", "scaling_test", "speed_test", "yardsticks",
+    "Scaling", "Timing", "Verdict", "calibrated_calls", "calls_for", "decided", "feedback", "first_call_limit",
+    "judge", "measure", "scaling", "scaling_test", "speed_test", "yardsticks",
 ]
 
 MIN_REQUEST_SECONDS = 0.25
@@ -44,6 +45,10 @@ CALIBRATION_CALLS = 5
 YARDSTICK_CALLS = 30
 """Most yardstick calls per round; fewer when each call is slow (see ``calls_for``)."""
 ROUNDS = 5
+FIRST_CALL_FACTOR = 10.0
+"""A speed test's first call may take this many times (budget x the yardstick's time), at least
+``FIRST_CALL_SECONDS``, before it is stopped as too slow to time (see ``first_call_limit``)."""
+FIRST_CALL_SECONDS = 2.0
 
 
 @dataclass
@@ -210,7 +215,7 @@ def calibrated_calls(warm_per_call: float) -> int | None:
 def calls_for(per_call: float, most: int) -> int:
     """Calls per timed run: enough for ``MIN_REQUEST_SECONDS`` at ``per_call`` seconds each, 3 to ``most``.
 
-    Slow calls (a whole optimizer over 10M parameters) need few repetitions, and the grading
+    Slow calls (a whole optimizer over 5M parameters) need few repetitions, and the grading
     stays within its time limit; fast ones get many, so fixed per-run costs stay small.
     """
     return max(3, min(most, math.ceil(MIN_REQUEST_SECONDS / max(per_call, 1e-5))))
@@ -277,16 +282,52 @@ def speed_test(student: Student, spec: Assignment, fn: str, yardstick: str, args
     ``fn`` is a probe that runs those student functions (classes, graphs). ``expected`` may be a
     function of no arguments that computes it (in this trusted process): then it is computed only
     once the student's call has returned, and a call that fails or times out does not pay for it.
+    The first call is stopped at ``first_call_limit`` of the yardstick's time: far over budget.
     """
     shapes = ", ".join("x".join(map(str, a.shape)) for a in args if isinstance(a, torch.Tensor))
     what = f"{', '.join(uses) if uses else fn} on inputs of shape {shapes}" if shapes else (", ".join(uses) or fn)
-    got = student.probe(fn, *args, uses=uses, **(kwargs or {})) if uses else student.call(fn, *args, **(kwargs or {}))
+    allowed = _budget(spec, budget)
+    yard_seconds = _yardstick_wall_seconds(spec, yardstick, list(args), dict(kwargs or {}), student.device)
+    limit = first_call_limit(yard_seconds, allowed, spec.limits.call_seconds)
+    hung_before = set(student.timed_out)
+    try:
+        with student.time_limit(limit):
+            got = (student.probe(fn, *args, uses=uses, **(kwargs or {})) if uses
+                   else student.call(fn, *args, **(kwargs or {})))
+    except CheckFailed:
+        if set(student.timed_out) - hung_before:
+            fail(what, f"its first call did not finish within {limit:.3g} s, over {limit / yard_seconds:.0f}x the "
+                 f"time of PyTorch's built-in ({yard_seconds * 1e3:.0f} ms here; budget: {allowed:g}x), and was "
+                 "stopped: too slow to time",
+                 "vectorize: no Python loops over rows or elements; avoid needless copies and extra passes.")
+        raise
     if callable(expected):
         expected = expected()
     expect_close(got, expected, what=what, hint="it must be correct before it is timed.")
-    _budget(spec, budget)
-    timing = measure(student, spec, fn, yardstick, args, kwargs, what=what, uses=uses, budget=spec.budgets[budget])
-    return judge(timing, spec.budgets[budget], what, record=record)
+    timing = measure(student, spec, fn, yardstick, args, kwargs, what=what, uses=uses, budget=allowed)
+    return judge(timing, allowed, what, record=record)
+
+
+def first_call_limit(yardstick_seconds: float, budget: float, call_seconds: float) -> float:
+    """Seconds a speed test's first call may take: ``FIRST_CALL_FACTOR`` x budget x the yardstick's time.
+
+    At least ``FIRST_CALL_SECONDS`` (first-call costs, the request's own encoding) and at most the
+    assignment's call limit. A first call that slow would need its later calls over ten times
+    faster to pass, so stopping it keeps the verdict and spares the student's wait (a Python loop
+    over 5M elements would otherwise run to the call limit in every speed test).
+    """
+    return min(call_seconds, max(FIRST_CALL_SECONDS, FIRST_CALL_FACTOR * budget * yardstick_seconds))
+
+
+def _yardstick_wall_seconds(spec: Assignment, yardstick: str, args: list[Any], kwargs: dict[str, Any],
+                            device: str) -> float:
+    """Wall seconds of one yardstick call here (wall, as the worker's time limit is: a throttled CPU slows both)."""
+    yard = yardsticks(spec).get(yardstick)
+    if yard is None:
+        raise AuthoringError(str(spec.probes_file), f"no yardstick named {yardstick!r} in YARDSTICKS")
+    started = time.monotonic()
+    _run_here(yard, args, kwargs, device, calls=1)
+    return time.monotonic() - started
 
 
 def _budget(spec: Assignment, name: str) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
@@ -175,9 +176,34 @@ def schema() -> dict[str, Any]:
 
 def validate(data: dict[str, Any]) -> None:
     """Raise jsonschema.ValidationError if ``data`` is not a valid results.json."""
+    validator = _validator()
+    from jsonschema.exceptions import best_match  # imported by _validator: the most relevant error, as validate()
+
+    error = best_match(validator.iter_errors(data))
+    if error is not None:
+        raise error
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    """A validator of the schema (checked once), from jsonschema imported without its IRI-format grammar.
+
+    jsonschema imports ``rfc3987_syntax`` when it is installed (Jupyter's packages pull it in),
+    which compiles lark grammars at import: about 1 s of every grading, for the ``iri`` format
+    check that results.json never uses (and ``validate`` checks no format). Hiding that module
+    while jsonschema is first imported makes jsonschema skip it, as it does where it is absent.
+    """
+    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # import now raises ImportError
+        try:
+            import jsonschema
+        finally:
+            del sys.modules["rfc3987_syntax"]
     import jsonschema
 
-    jsonschema.validate(data, schema())
+    cls = jsonschema.validators.validator_for(schema())
+    cls.check_schema(schema())
+    return cls(schema())
 
 
 def write_atomic(path: Path, data: dict[str, Any]) -> None:

@@ -137,7 +137,7 @@ class LocalTransport:
         wall = time.monotonic()
         answer = _within(lambda: self.dispatcher.handle(header, blobs), limit)
         if not answer:
-            raise WorkerCrash(f"did not finish within the time limit ({limit:g} s per call, as when grading) "
+            raise WorkerCrash(f"did not finish within the time limit ({limit:.3g} s per call, as when grading) "
                               "and was stopped.", LOCAL_TIMEOUT_HINT, timed_out=True)
         reply, out = answer[0]
         return Reply(reply, out, time.monotonic() - wall, time.process_time() - started)
@@ -197,7 +197,7 @@ def _stop(thread: threading.Thread) -> None:
 
 @dataclass
 class SandboxTransport:
-    """Grading mode: a sandboxed worker, restarted after a crash, started lazily."""
+    """Grading mode: a sandboxed worker, restarted after a crash, started early or on the first request."""
 
     stage: Stage
     worker_factory: Any
@@ -209,6 +209,21 @@ class SandboxTransport:
     ready: dict[str, Any] = field(default_factory=dict)
     process_cap: bool = False
     """Whether the last worker ran under a pids cgroup (a hard cap on its processes)."""
+    booting: Worker | None = None
+    """The first worker, launched early (``start_early``) and not yet asked whether it is ready."""
+
+    def start_early(self) -> None:
+        """Launch the first worker now: it boots while pytest collects and the first test prepares its
+        inputs, and the first request waits for the rest (the same worker, errors included)."""
+        if self.worker is not None or self.booting is not None:
+            return
+        worker: Worker = self.worker_factory()
+        try:
+            worker.launch()
+        except Exception:  # noqa: BLE001 - the first request starts one again, and reports the failure in its test
+            worker.close()
+            return
+        self.booting = worker
 
     def exchange(self, header: dict[str, Any], blobs: list[bytes], timeout: float | None = None) -> Reply:
         """One request to a live worker; a crash is raised once and a fresh worker serves the next."""
@@ -225,22 +240,28 @@ class SandboxTransport:
             raise
 
     def _start(self) -> None:
-        worker = self.worker_factory()
+        """A started worker: the one launched early if there is one, else a fresh one."""
+        worker, launched = (self.booting, True) if self.booting is not None else (self.worker_factory(), False)
+        self.booting = None
         self.starts += 1
         try:
-            self.ready = worker.start()
+            self.ready = worker.wait_ready() if launched else worker.start()
         except WorkerCrash as crash:
             worker.close()
             self.import_crash = hints.import_crash(crash)
             raise self.import_crash from None
+        except BaseException:
+            worker.close()
+            raise
         self.start_seconds.append(worker.start_seconds)
         self.process_cap = worker.cgroup is not None
         self.worker = worker
 
     def close(self) -> None:
-        if self.worker is not None:
-            self.worker.close()
-            self.worker = None
+        for worker in (self.booting, self.worker):
+            if worker is not None:
+                worker.close()
+        self.booting = self.worker = None
 
 
 class Student:
@@ -258,6 +279,17 @@ class Student:
         """Function name -> the message of its first timeout; later calls fail fast (same verdict, no wait)."""
         self.timed_out_in: dict[str, tuple[int, str]] = {}
         """Function name -> (size class, title) of the test whose call timed out; absent: a small test."""
+        self.limit: float | None = None
+        """Seconds each request may take (``time_limit``); None: the assignment's call limit."""
+
+    @contextlib.contextmanager
+    def time_limit(self, seconds: float) -> Iterator[None]:
+        """Within the block, each call and probe may take at most ``seconds`` (a timeout counts as any other)."""
+        saved, self.limit = self.limit, seconds
+        try:
+            yield
+        finally:
+            self.limit = saved
 
     # ------------------------------------------------------------------ calls
     def call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
@@ -359,7 +391,7 @@ class Student:
 
     def _request(self, header: dict[str, Any], fn: str | None, args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> Outcome:
-        return self._exchange(header, fn, args, kwargs, None)[0]
+        return self._exchange(header, fn, args, kwargs, self.limit)[0]
 
     def _exchange(self, header: dict[str, Any], fn: str | None, args: tuple[Any, ...],
                   kwargs: dict[str, Any], timeout: float | None) -> tuple[Outcome, Reply]:

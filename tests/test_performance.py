@@ -232,3 +232,24 @@ def test_a_lazy_expected_value_is_computed_only_after_the_call_returned(tmp_path
     performance.speed_test(_local_student(tmp_path / "honest", HONEST), SPEC, "cross_entropy", "cross_entropy",
                            batch, expected, "cross_entropy_forward", record)
     assert computed == [1] and record["passed"]
+
+
+@pytest.mark.parametrize(("yardstick", "budget", "expected"), [
+    (0.001, 3.0, performance.FIRST_CALL_SECONDS),  # fast yardsticks: the floor
+    (0.1, 3.0, 3.0),  # 10 x budget x yardstick
+    (1.0, 4.0, 10.0),  # never above the call limit
+])
+def test_first_call_limit_is_a_multiple_of_the_budget_within_bounds(yardstick, budget, expected):
+    assert performance.first_call_limit(yardstick, budget, call_seconds=10.0) == pytest.approx(expected)
+
+
+def test_a_first_call_far_over_budget_is_stopped_early_as_too_slow(tmp_path, batch):
+    """A call still running at the first-call limit fails as a speed verdict, long before the call limit."""
+    hang = "import time\ndef cross_entropy(x, t):\n    while True:\n        time.sleep(0.01)\n"
+    student = _local_student(tmp_path, hang)
+    started = time.monotonic()
+    with pytest.raises(CheckFailed, match=r"its first call did not finish within 2 s, over \d+x the time of PyTorch"):
+        performance.speed_test(student, SPEC, "cross_entropy", "cross_entropy", batch, None,
+                               "cross_entropy_forward", {})
+    assert time.monotonic() - started < SPEC.limits.call_seconds
+    assert "cross_entropy" in student.timed_out

@@ -49,6 +49,9 @@ class Worker:
     proc: subprocess.Popen[bytes] | None = None
     ready: dict[str, Any] = field(default_factory=dict)
     start_seconds: float = 0.0
+    _launched: float = 0.0
+    limit: float = 0.0
+    """The time limit of the request in progress, in seconds (the call limit unless a test set a shorter one)."""
     _stderr: Any = None
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     """Marks the worker's environment, so escaped descendants can be found and killed."""
@@ -63,6 +66,15 @@ class Worker:
     # ------------------------------------------------------------------ life cycle
     def start(self) -> dict[str, Any]:
         """Start the worker and wait for its ``ready`` message (import status of the module)."""
+        self.launch()
+        return self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the worker's process and return at once: it boots (imports torch and the module) meanwhile.
+
+        The process is started by the calling thread, which must outlive it (bubblewrap's
+        ``--die-with-parent`` follows the thread that forked it).
+        """
         config_path = self._write_config()
         cmd = self._command(config_path)
         if self.isolation == "user":
@@ -71,7 +83,7 @@ class Worker:
         self._stderr = tempfile.TemporaryFile()
         become_subreaper()
         self.cgroup = make_cgroup(self.token, self.limits.processes)
-        started = time.monotonic()
+        self._launched = time.monotonic()
         try:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
@@ -81,8 +93,13 @@ class Worker:
         except OSError as exc:
             raise GraderError(f"cannot start the worker ({self.isolation}): {exc}") from exc
         LIVE_WORKERS.add(self.proc.pid)
+
+    def wait_ready(self) -> dict[str, Any]:
+        """Wait for the launched worker's ``hello`` and ``ready`` messages; the import status of the module."""
+        if self.proc is None:
+            raise GraderError("waiting for a worker that was not launched")
         try:
-            hello = self._read(time.monotonic() + START_SECONDS, during="starting")
+            hello = self._read(self._launched + START_SECONDS, during="starting")
         except (WorkerCrash, ProtocolError) as crash:
             # Nothing of the student's has run yet: this is the grader's (or the machine's) failure.
             raise GraderError(f"the {self.isolation} worker failed to start ({crash}): "
@@ -90,8 +107,9 @@ class Worker:
         if hello.header.get("op") != "hello":
             raise GraderError(f"the {self.isolation} worker did not say hello: {hello.header}")
         deadline = time.monotonic() + START_SECONDS + self.limits.call_seconds
+        self.limit = self.limits.call_seconds
         reply = self._read(deadline, during="importing your module")
-        self.start_seconds = time.monotonic() - started
+        self.start_seconds = time.monotonic() - self._launched
         if reply.header.get("op") != "ready":
             raise ProtocolError("the first message was not 'ready'")
         self.ready = reply.header
@@ -150,7 +168,8 @@ class Worker:
         """Send one request and read its reply within ``timeout`` seconds (else kill)."""
         if self.proc is None:
             raise GraderError("request to a worker that is not running")
-        deadline = time.monotonic() + (timeout or self.limits.call_seconds)
+        self.limit = timeout or self.limits.call_seconds
+        deadline = time.monotonic() + self.limit
         cpu_before = self.cpu_seconds()
         started = time.monotonic()
         self._write(header, blobs, deadline)
@@ -308,8 +327,9 @@ class Worker:
         proc = self.proc
         if what == "timed out":
             self.close()
+            limit = self.limit or self.limits.call_seconds
             return WorkerCrash(
-                f"Your code did not finish {during} within the time limit ({self.limits.call_seconds:g} s) "
+                f"Your code did not finish {during} within the time limit ({limit:.3g} s) "
                 "and was stopped.",
                 "look for an infinite loop, or a Python loop over elements that should be vectorized.",
                 timed_out=True,

@@ -45,10 +45,12 @@ def make_student(stage_root: Path) -> Iterator:
     """Start a sandboxed Student over a given module source at a given isolation level."""
     transports = []
 
-    def _make(source: str, level: str) -> Student:
+    def _make(source: str, level: str, early: bool = False) -> Student:
         stage = sandbox.prepare_stage(stage_root / f"stage{len(transports)}", SPEC, source.encode(), ("torch",))
         transport = SandboxTransport(stage, lambda: make_worker(stage, level))
         transports.append(transport)
+        if early:
+            transport.start_early()
         return Student(transport, Report(), SPEC.module_file)
 
     yield _make
@@ -96,6 +98,34 @@ def _processes_running(cmdline: str) -> bool:
             if raw == cmdline and state != "Z":
                 return True
     return False
+
+
+def test_early_start_is_the_worker_of_the_first_call(make_student):
+    student = make_student("import os\ndef pid():\n    return os.getpid()\n", "plain", early=True)
+    transport = student.transport
+    booted = transport.booting  # type: ignore[attr-defined]
+    assert booted is not None and booted.alive and transport.worker is None  # type: ignore[attr-defined]
+    time.sleep(0.5)  # the process outlives whatever launched it
+    assert student.call("pid") == booted.proc.pid
+    assert transport.starts == 1 and transport.worker is booted  # type: ignore[attr-defined]
+
+
+def test_early_start_import_crash_reaches_the_first_call_once(make_student):
+    student = make_student("import os\nos._exit(0)\ndef f():\n    return 1\n", "plain", early=True)
+    for _ in range(2):
+        with pytest.raises(AssertionError, match="Importing your module ended the process"):
+            student.call("f")
+    assert student.transport.starts == 1  # type: ignore[attr-defined]
+
+
+def test_early_start_never_asked_is_stopped_on_close(make_student):
+    student = make_student("def f():\n    return 1\n", "plain", early=True)
+    worker = student.transport.booting  # type: ignore[attr-defined]
+    pid = worker.proc.pid
+    student.transport.close()
+    assert student.transport.booting is None and worker.proc is None  # type: ignore[attr-defined]
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
 
 
 @pytest.mark.parametrize("level", isolation_levels())

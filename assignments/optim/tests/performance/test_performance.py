@@ -1,7 +1,7 @@
 """Performance tests for optim (10 points).
 
-Speed: the student's Adam and SGD (momentum) each build an optimizer over 200 tensors of
-10.0M float32 parameters and take two steps (probe ``adam_step`` / ``sgd_step``), timed in the
+Speed: the student's Adam and SGD (momentum) each build an optimizer over 100 tensors of
+5.0M float32 parameters and take two steps (probe ``adam_step`` / ``sgd_step``), timed in the
 worker and clocked by the grader, against the same work done with ``torch.optim``'s foreach
 implementation in the grader on the same device, in alternating rounds; the median per-round
 ratio is judged against the budget in assignment.toml (see autograder/performance.py). The
@@ -71,13 +71,13 @@ def _speed(student, assignment, extra_data, workload, name: str, probe: str) -> 
 
 @graded("6.1", points=4, task="adam")
 def test_adam_speed(student, assignment, timed_workload, extra_data):
-    """Adam over 200 tensors (10M parameters): building it and two steps, within budget of torch.optim.Adam"""
+    """Adam over 100 tensors (5M parameters): building it and two steps, within budget of torch.optim.Adam"""
     _speed(student, assignment, extra_data, timed_workload, "Adam", "adam_step")
 
 
 @graded("6.2", points=3, task="sgd")
 def test_sgd_momentum_speed(student, assignment, timed_workload, extra_data):
-    """SGD with momentum over 200 tensors (10M parameters): two steps, within budget of torch.optim.SGD"""
+    """SGD with momentum over 100 tensors (5M parameters): two steps, within budget of torch.optim.SGD"""
     _speed(student, assignment, extra_data, timed_workload, "SGD", "sgd_step")
 
 
