@@ -96,10 +96,12 @@ def grade(assignment: str, submission: Path, results_path: Path, device: str, se
 
 def _leave(code: int) -> NoReturn:
     """Exit now that everything is written: the interpreter's teardown of torch, pytest and hypothesis
-    takes about 1 s and does nothing for us. In a test's captured output (CliRunner), a plain exit."""
+    takes about 1 s and does nothing for us. A plain exit where something still wants the end of the
+    process: a test's captured output (CliRunner), a profiler, coverage or a debugger."""
     sys.stdout.flush()
     sys.stderr.flush()
-    if sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__:
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__ and not watched:
         os._exit(code)
     sys.exit(code)
 

@@ -206,10 +206,11 @@ def decided(ratios: list[float], budget: float, rounds: int) -> bool:
 def calibrated_calls(warm_per_call: float) -> int | None:
     """Calls per round straight from the warm-up, when it shows calls so slow that the fewest (3) are used.
 
-    The warm-up's two calls overstate the per-call time a little (first-call costs), so only a
-    warm-up at twice the threshold decides; otherwise None: calibrate with ``CALIBRATION_CALLS``.
+    Calls that slow (a third of ``MIN_REQUEST_SECONDS`` or more) dwarf a request's fixed costs,
+    so the warm-up's estimate is good enough (``speed_test`` has already paid the first-call
+    costs); otherwise None: calibrate with ``CALIBRATION_CALLS``.
     """
-    return 3 if warm_per_call >= 2 * MIN_REQUEST_SECONDS / 3 else None
+    return 3 if warm_per_call >= MIN_REQUEST_SECONDS / 3 else None
 
 
 def calls_for(per_call: float, most: int) -> int:

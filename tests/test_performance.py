@@ -209,9 +209,9 @@ def test_measure_stops_once_the_verdict_is_certain(tmp_path, batch):
 
 
 def test_slow_calls_skip_calibration():
-    """A warm-up at 0.2 s per call already means the fewest calls per round; a fast one calibrates."""
-    assert performance.calibrated_calls(0.2) == 3 == performance.calls_for(0.2, performance.MAX_CALLS)
-    assert performance.calibrated_calls(0.1) is None
+    """A warm-up at 0.1 s per call already means the fewest calls per round; a faster one calibrates."""
+    assert performance.calibrated_calls(0.1) == 3 == performance.calls_for(0.1, performance.MAX_CALLS)
+    assert performance.calibrated_calls(0.05) is None
 
 
 def test_a_lazy_expected_value_is_computed_only_after_the_call_returned(tmp_path, batch):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import jsonschema
 import pytest
@@ -61,3 +63,15 @@ def test_points_with_five_decimals_are_kept_exactly():
     data = results.to_gradescope(results.GradingResult(tests, 1.0, ""))
     assert data["score"] == 3.5 and sum(t["score"] for t in data["tests"]) == 3.5
     assert results.loads(json.dumps(data)).score == results.loads(json.dumps(data)).max_score == 3.5
+
+
+def test_validation_skips_jsonschemas_iri_grammar_and_still_rejects():
+    """A fresh process validates results.json without compiling rfc3987_syntax's lark grammars (1 s a grading)."""
+    code = ("import sys\n"
+            "from autograder import results\n"
+            "data = results.to_gradescope(results.error_result('boom', 0.5))\n"
+            "results.validate(data)\n"
+            "try:\n    results.validate(dict(data, score='x'))\nexcept Exception as exc:\n    print(type(exc).__name__)\n"
+            "print('lark' in sys.modules, 'rfc3987_syntax' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["ValidationError", "False", "False"]
