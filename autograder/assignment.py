@@ -85,8 +85,8 @@ class Assignment:
     preload: tuple[str, ...] = ()
     """Modules the worker imports before the student's (e.g. torch)."""
     grader_preload: tuple[str, ...] = ()
-    """Modules the grader imports in the background while the worker starts (slow lazy imports its tests
-    trigger, e.g. torch._dynamo on the first torch.optim step)."""
+    """Modules the grader imports while the worker boots (slow lazy imports its tests trigger, e.g.
+    torch._dynamo on the first torch.optim step)."""
     performance: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -15,7 +15,6 @@ import secrets
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,7 +150,7 @@ def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionE
         transport = SandboxTransport(stage, lambda: sandbox.Worker(stage, spec.limits, level, device))
         if not report.syntax_error:  # a file that cannot load never reaches the worker
             transport.start_early()
-        import_in_background(spec.grader_preload)
+        preload(spec.grader_preload)
         student = Student(transport, report, spec.module_file, device, taken.ignored)
         ctx = GradingContext(spec, student, seed, device, extra=extra)
         try:
@@ -176,15 +175,16 @@ def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionE
     return result
 
 
-def import_in_background(modules: tuple[str, ...]) -> None:
-    """Import ``modules`` in a daemon thread, while the worker boots; a failure is left to the real import."""
-    def run() -> None:
-        for name in modules:
-            with contextlib.suppress(Exception):
-                importlib.import_module(name)
+def preload(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` now, while the worker launched just before boots in its own process.
 
-    if modules:
-        threading.Thread(target=run, name="grader-preload", daemon=True).start()
+    Here, not in a thread: an import racing pytest's own imports can deadlock Python's module
+    locks, which then raise in whichever thread loses. A module that fails to import is left to
+    the test that needs it, which reports the failure.
+    """
+    for name in modules:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def _pytest(spec: assignment.Assignment, ctx: GradingContext, tmp: Path, select: str | None,
