@@ -103,6 +103,14 @@ def yardsticks(spec: Assignment) -> dict[str, Any]:
     return table
 
 
+def _yardstick(spec: Assignment, name: str) -> Any:
+    """The YARDSTICKS entry ``name`` (an authoring error naming probes.py if it is missing)."""
+    yard = yardsticks(spec).get(name)
+    if yard is None:
+        raise AuthoringError(str(spec.probes_file), f"no yardstick named {name!r} in YARDSTICKS")
+    return yard
+
+
 def _clock(device: str) -> timing.Clock:
     return timing.CudaEventClock(torch.cuda) if device.startswith("cuda") else timing.CpuClock()
 
@@ -163,9 +171,7 @@ def measure(student: Student, spec: Assignment, fn: str, yardstick: str, args: t
     kwargs = dict(kwargs or {})
     what = what or fn
     device = student.device
-    yard = yardsticks(spec).get(yardstick)
-    if yard is None:
-        raise AuthoringError(str(spec.probes_file), f"no yardstick named {yardstick!r} in YARDSTICKS")
+    yard = _yardstick(spec, yardstick)
     arg_list = list(args)
     warm = student.run_timed(fn, args, kwargs, calls=2, uses=uses)
     yard_per_call, sample_output = _run_here(yard, arg_list, kwargs, device, calls=2)
@@ -323,9 +329,7 @@ def first_call_limit(yardstick_seconds: float, budget: float, call_seconds: floa
 def _yardstick_wall_seconds(spec: Assignment, yardstick: str, args: list[Any], kwargs: dict[str, Any],
                             device: str) -> float:
     """Wall seconds of one yardstick call here (wall, as the worker's time limit is: a throttled CPU slows both)."""
-    yard = yardsticks(spec).get(yardstick)
-    if yard is None:
-        raise AuthoringError(str(spec.probes_file), f"no yardstick named {yardstick!r} in YARDSTICKS")
+    yard = _yardstick(spec, yardstick)
     started = time.monotonic()
     _run_here(yard, args, kwargs, device, calls=1)
     return time.monotonic() - started
