@@ -60,25 +60,36 @@ def random_wired(rng: np.random.Generator, n: int, shape: tuple[int, ...], leave
                  prod: float = 0.2, embed_skip: bool = True) -> list[Any]:
     """A random wired DAG: lin nodes with non-unit coefficients and prod nodes, parents near and far.
 
-    With ``embed_skip`` it starts with the handout's pattern (w -> x -> a -> b -> c, y = x + c
-    or c + x), so paths of unequal length to a node with a parent are certain.
+    With ``embed_skip`` it holds the handout's pattern twice (w -> x -> a -> b -> c, then y = x + c
+    and y = c + x) and the root uses both y: a, b and c have no other child, so every order that
+    visits x before a (depth-first preorder, breadth-first) gets x's gradient wrong, for any seed.
     """
     graph: list[Any] = [["leaf", rng.uniform(-1, 1, shape)] for _ in range(leaves)]
+    interior: set[int] = set()  # a, b, c of each pattern: their only child is the next of them or y
+    tops: list[int] = []
     if embed_skip:
-        x = len(graph)
-        graph.append(["lin", [0], [float(_nonzero(rng, ()))]])
-        for _ in range(4):
-            graph.append(["lin", [len(graph) - 1], [float(_nonzero(rng, ()))]])
-        pair = [x, len(graph) - 1] if rng.random() < 0.5 else [len(graph) - 1, x]
-        graph.append(["lin", pair, [float(c) for c in _nonzero(rng, 2, 0.3, 1.0)]])
-    while len(graph) < n:
+        for short_first in ([True, False] if rng.random() < 0.5 else [False, True]):
+            x = len(graph)
+            graph.append(["lin", [int(rng.integers(0, leaves))], [float(_nonzero(rng, ()))]])
+            for _ in range(3):
+                graph.append(["lin", [len(graph) - 1], [float(_nonzero(rng, ()))]])
+            c = len(graph) - 1
+            interior |= {x + 1, x + 2, c}
+            graph.append(["lin", [x, c] if short_first else [c, x], [float(v) for v in _nonzero(rng, 2, 0.3, 1.0)]])
+            tops.append(len(graph) - 1)
+    allowed = [i for i in range(len(graph)) if i not in interior]  # the last node (i - 1) always is
+    while len(graph) < n - (1 if tops else 0):
         i = len(graph)
         k = int(rng.integers(1, 4))
-        parents = [i - 1 if rng.random() < 0.5 else int(rng.integers(0, i)) for _ in range(k)]
+        parents = [i - 1 if rng.random() < 0.5 else int(rng.choice(allowed)) for _ in range(k)]
         if k >= 2 and rng.random() < prod:
             graph.append(["prod", parents[:2]])
         else:
             graph.append(["lin", parents, [float(c) / k for c in _nonzero(rng, k, 0.3, 1.0)]])
+        allowed.append(i)
+    if tops:
+        parents = [len(graph) - 1, *tops]
+        graph.append(["lin", parents, [float(c) / 3 for c in _nonzero(rng, 3, 0.3, 1.0)]])
     return graph
 
 
