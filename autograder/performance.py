@@ -356,15 +356,40 @@ class Scaling:
 
 
 def scaling(student: Student, probe: str, uses: tuple[str, ...], sizes: tuple[int, int],
-            args: tuple[Any, ...] = (), rounds: int = ROUNDS, timeout: float | None = None) -> tuple[float, float]:
-    """Median trusted seconds of ``probe(size, *args)`` at both sizes, alternating over ``rounds``."""
+            args: tuple[Any, ...] = (), rounds: int = ROUNDS, timeout: float | None = None,
+            limit: float | None = None) -> tuple[float, float]:
+    """Median trusted seconds of ``probe(size, *args)`` at both sizes, alternating over ``rounds``.
+
+    With ``limit`` (a maximum exponent), rounds stop as soon as the verdict is certain
+    (``scaling_decided``): the medians of all ``rounds`` would give an exponent on the same side.
+    """
     student.run_timed(probe, (sizes[0], *args), {}, calls=1, uses=uses, timeout=timeout)  # warm-up
     runs: dict[int, list[float]] = {n: [] for n in sizes}
     for r in range(rounds):
+        if limit is not None and scaling_decided(runs[sizes[0]], runs[sizes[1]], sizes, limit, rounds):
+            break
         for n in (sizes if r % 2 == 0 else sizes[::-1]):
             run = student.run_timed(probe, (n, *args), {}, calls=1, uses=uses, timeout=timeout)
             runs[n].append(run.trusted_seconds)
     return statistics.median(runs[sizes[0]]), statistics.median(runs[sizes[1]])
+
+
+def scaling_decided(small: list[float], large: list[float], sizes: tuple[int, int], limit: float,
+                    rounds: int) -> bool:
+    """Whether the exponent from the medians of ``rounds`` timings per size is on one side of ``limit`` already.
+
+    Each median still lies between the medians of the timings so far padded with the missing
+    rounds as 0 s or as endless: if even the extremes agree, the rest cannot change the verdict.
+    """
+    missing = rounds - len(small)
+    if missing >= rounds or missing != rounds - len(large):
+        return False
+    low1, high1 = (statistics.median(small + [v] * missing) for v in (0.0, math.inf))
+    low2, high2 = (statistics.median(large + [v] * missing) for v in (0.0, math.inf))
+    if min(low1, low2) <= 0:
+        return False
+    scale = math.log(sizes[1] / sizes[0])
+    return math.log(high2 / low1) / scale <= limit or math.log(low2 / high1) / scale > limit
 
 
 def scaling_test(student: Student, spec: Assignment, probe: str, uses: tuple[str, ...], sizes: tuple[int, int],
@@ -376,7 +401,7 @@ def scaling_test(student: Student, spec: Assignment, probe: str, uses: tuple[str
     ``budget`` names a maximum exponent in ``[performance.budgets]`` (e.g. 1.5 between n and 4n).
     """
     limit = _budget(spec, budget)
-    t1, t2 = scaling(student, probe, uses, sizes, args, timeout=timeout)
+    t1, t2 = scaling(student, probe, uses, sizes, args, timeout=timeout, limit=limit)
     exponent = math.log(max(t2, 1e-9) / max(t1, 1e-9)) / math.log(sizes[1] / sizes[0])
     result = Scaling(sizes, (round(t1, 6), round(t2, 6)), round(exponent, 3), limit, exponent <= limit)
     record.update(asdict(result))

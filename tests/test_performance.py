@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autograder import assignment, performance, static_checks
 from autograder.assignment import Banned
@@ -139,7 +141,7 @@ def visit_all(module, n):
     """Runs the student's visit over n items."""
     return module.visit(n)
 '''
-LINEAR = "def visit(n):\n    seen = set()\n    for i in range(n):\n        seen.add(i)\n    return len(seen)\n"
+LINEAR = "def visit(n):\n    total = 0\n    for i in range(n):\n        total += i\n    return total\n"
 QUADRATIC = "def visit(n):\n    seen = []\n    for i in range(n):\n        if i not in seen:\n            seen.append(i)\n    return len(seen)\n"
 
 
@@ -150,10 +152,12 @@ def _probing_student(tmp_path: Path, source: str) -> Student:
     return Student(LocalTransport(config), static_checks.Report(), SPEC.module_file)
 
 
-@pytest.mark.parametrize("source,low,high", [(LINEAR, 0.6, 1.5), (QUADRATIC, 1.7, 2.4)], ids=["linear", "quadratic"])
-def test_scaling_exponent_is_measured_through_a_probe(tmp_path, source, low, high):
+# sizes where one call takes milliseconds: below that the per-call overhead flattens the exponent
+@pytest.mark.parametrize("source,sizes,low,high", [(LINEAR, (50_000, 200_000), 0.6, 1.5),
+                                                   (QUADRATIC, (4000, 16000), 1.7, 2.4)], ids=["linear", "quadratic"])
+def test_scaling_exponent_is_measured_through_a_probe(tmp_path, source, sizes, low, high):
     student = _probing_student(tmp_path, source)
-    t1, t2 = performance.scaling(student, "visit_all", ("visit",), (4000, 16000), rounds=3)
+    t1, t2 = performance.scaling(student, "visit_all", ("visit",), sizes, rounds=3)
     exponent = math.log(t2 / t1) / math.log(4)
     assert low < exponent < high, (t1, t2)
 
@@ -198,6 +202,32 @@ def test_early_stop_gives_the_verdict_every_round_would(rounds):
             assert within == (middle <= budget), (full, stops[0])
         else:  # an even split of an even number of rounds: every round runs, judged as before
             assert rounds % 2 == 0 and sum(r <= budget for r in full) == rounds // 2, full
+
+
+TIMES = st.lists(st.floats(1e-3, 10.0), min_size=5, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(small=TIMES, large=TIMES, limit=st.sampled_from([1.2, 1.5, 2.0]))
+def test_scaling_stops_early_only_with_the_verdict_of_every_round(small, large, limit):
+    """Whenever ``scaling_decided`` stops after k rounds, the medians of k rounds and of all 5 agree."""
+    def exponent(k: int) -> float:
+        return math.log(performance.statistics.median(large[:k]) / performance.statistics.median(small[:k])) / math.log(4)
+
+    stops = [k for k in range(6) if performance.scaling_decided(small[:k], large[:k], (100, 400), limit, 5)]
+    assert all(k >= 3 for k in stops)  # fewer than 3 of 5 rounds never decide the median
+    if stops:
+        assert (exponent(stops[0]) <= limit) == (exponent(5) <= limit), stops[0]
+
+
+def test_scaling_of_a_linear_probe_stops_after_three_rounds(tmp_path):
+    """A clearly linear probe far within its exponent is timed in 3 rounds, not 5."""
+    student = _probing_student(tmp_path, LINEAR)
+    calls = []
+    run_timed = student.run_timed
+    student.run_timed = lambda *a, **k: calls.append(a[1][0]) or run_timed(*a, **k)  # type: ignore[method-assign]
+    performance.scaling(student, "visit_all", ("visit",), (50_000, 200_000), rounds=5, limit=3.0)
+    assert len(calls) == 1 + 2 * 3, calls
 
 
 def test_measure_stops_once_the_verdict_is_certain(tmp_path, batch):
