@@ -434,6 +434,37 @@ class Student:
         return outcome, reply
 
 
+_U = TypeVar("_U")
+
+
+def beside(trusted: Callable[[], _T], student_call: Callable[[], _U]) -> tuple[_U, _T]:
+    """``(student_call(), trusted())``, with ``trusted`` run in a thread here while the student's call runs.
+
+    For a test whose expected value is costly (a 200-step torch.optim trajectory): the grader
+    computes it on its own core while it waits for the worker, so the test takes the longer of
+    the two, not their sum. ``trusted`` must not depend on the student's result. A failure of
+    the student's call is raised once ``trusted`` has ended (no thread outlives the test).
+    """
+    box: list[_T] = []
+    failure: list[BaseException] = []
+
+    def compute() -> None:
+        try:
+            box.append(trusted())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's own thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=compute, name="autograder-trusted", daemon=True)
+    thread.start()
+    try:
+        got = student_call()
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
+    return got, box[0]
+
+
 def _hint_for(error: StudentError) -> str:
     """A next step that fits the exception the student's code raised."""
     return hints.for_exception(error)

@@ -38,7 +38,7 @@ from .compare import DEFAULT_TOLERANCES, describe, expect_close, expect_equal, e
 from .errors import AuthoringError, CheckFailed
 from .performance import scaling_test, speed_test, yardsticks
 from .pytest_plugin import CATEGORIES, Credit
-from .student import SIZE_CLASSES, Outcome, Student
+from .student import SIZE_CLASSES, Outcome, Student, beside
 from .worker.protocol import GeneratorSpec, Opaque, Origin, origin_of
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "Origin",
     "Outcome",
     "Student",
+    "beside",
     "describe",
     "expect_close",
     "expect_equal",

@@ -16,7 +16,7 @@ import pytest
 from autograder import static_checks
 from autograder.assignment import Banned
 from autograder.errors import CheckFailed
-from autograder.student import LocalTransport, Student, _debugged, local_config
+from autograder.student import LocalTransport, Student, _debugged, beside, local_config
 
 HINT = "look for an infinite loop, or a Python loop over elements that should be vectorized."
 
@@ -90,3 +90,34 @@ def test_a_thread_being_debugged_is_waited_for() -> None:
         assert _debugged(threads[0]) and not _debugged(threads[1])
     finally:
         release.set()
+
+
+def test_beside_overlaps_the_trusted_work_with_the_student_call():
+    """Both results come back, and the two 0.3 s jobs take about 0.3 s together, not 0.6 s."""
+    started = time.monotonic()
+    got, expected = beside(lambda: time.sleep(0.3) or "trusted", lambda: time.sleep(0.3) or "student")
+    assert (got, expected) == ("student", "trusted")
+    assert time.monotonic() - started < 0.5
+
+
+def test_beside_raises_the_student_failure_after_the_trusted_work_ended():
+    ended = threading.Event()
+
+    def trusted():
+        time.sleep(0.2)
+        ended.set()
+
+    def student_call():
+        raise CheckFailed("your call failed", "fix it")
+
+    with pytest.raises(CheckFailed, match="your call failed"):
+        beside(trusted, student_call)
+    assert ended.is_set(), "the trusted thread outlived the test"
+
+
+def test_beside_raises_a_failure_of_the_trusted_work():
+    def trusted():
+        raise ValueError("bad reference input")
+
+    with pytest.raises(ValueError, match="bad reference input"):
+        beside(trusted, lambda: 1)
