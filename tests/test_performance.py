@@ -180,10 +180,11 @@ def test_probe_timing_checks_the_functions_it_uses(tmp_path):
 
 
 def test_calls_per_run_fill_the_minimum_request_time():
-    """Fast calls repeat up to the cap; slow ones (an optimizer over 10M parameters) only 3 times."""
+    """Fast calls repeat up to the cap; slow ones (an optimizer over 5M parameters) only twice."""
     assert performance.calls_for(1e-4, performance.YARDSTICK_CALLS) == performance.YARDSTICK_CALLS
     assert performance.calls_for(0.05, performance.YARDSTICK_CALLS) == 5
-    assert performance.calls_for(0.2, performance.YARDSTICK_CALLS) == 3
+    assert performance.calls_for(0.1, performance.YARDSTICK_CALLS) == 3
+    assert performance.calls_for(0.2, performance.YARDSTICK_CALLS) == 2 == performance.MIN_CALLS
     assert performance.calls_for(-1.0, performance.MAX_CALLS) == performance.MAX_CALLS
 
 
@@ -239,9 +240,10 @@ def test_measure_stops_once_the_verdict_is_certain(tmp_path, batch):
 
 
 def test_slow_calls_skip_calibration():
-    """A warm-up at 0.1 s per call already means the fewest calls per round; a faster one calibrates."""
+    """A warm-up at 50 ms per call or more sets the calls per round itself; a faster one calibrates."""
     assert performance.calibrated_calls(0.1) == 3 == performance.calls_for(0.1, performance.MAX_CALLS)
-    assert performance.calibrated_calls(0.05) is None
+    assert performance.calibrated_calls(0.05) == 5
+    assert performance.calibrated_calls(0.01) is None
 
 
 def test_a_lazy_expected_value_is_computed_only_after_the_call_returned(tmp_path, batch):
