@@ -75,7 +75,8 @@ def dropout_module(module, p, steps):
     ``["forward", x, generator]`` or ``["backward", grad_output]``. The log starts with the new
     layer's ``p`` and ``training``; then one dict per step: ``returned_self`` (``train``/``eval``
     returned the layer itself) and ``training`` after the step, ``out`` of a forward, ``grad``
-    of a backward.
+    of a backward, and ``input``: the tensor a forward or backward was given, as it is after the
+    call (to check that the layer left it unchanged).
     """
     layer = module.Dropout() if p is None else module.Dropout(p)
     log = [{"p": _attribute(layer, "p"), "training": _attribute(layer, "training")}]
@@ -85,9 +86,9 @@ def dropout_module(module, p, steps):
             log.append({"returned_self": returned is layer, "training": _attribute(layer, "training")})
         elif name == "forward":
             out = layer.forward(args[0]) if len(args) == 1 else layer.forward(args[0], generator=args[1])
-            log.append({"out": out, "training": _attribute(layer, "training")})
+            log.append({"out": out, "training": _attribute(layer, "training"), "input": args[0]})
         elif name == "backward":
-            log.append({"grad": layer.backward(args[0])})
+            log.append({"grad": layer.backward(args[0]), "input": args[0]})
         else:
             raise LookupError(f"grader bug: unknown Dropout step {name!r}")
     return log

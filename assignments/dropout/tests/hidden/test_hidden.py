@@ -251,11 +251,12 @@ def test_forward_zero_count_varies(student, device, rng):
 
 
 @graded("1.16", points=0.5)
-@pytest.mark.parametrize("p,training", [(0.3, False), (1.0, False), (0.0, True), (0.0, False)])
-def test_forward_identity_cases(student, rng, p, training):
-    """with training=False (any p) or p = 0, out has x's values and mask is None"""
-    x = torch.randn(7, 6, generator=rng, dtype=torch.float64)
-    what = f"dropout_forward(<7x6 float64>, p={p}, training={training})"
+@pytest.mark.parametrize("p,training,dtype", [(0.3, False, torch.float16), (1.0, False, torch.float32),
+                                              (0.0, True, torch.float64), (0.0, False, torch.float16)])
+def test_forward_identity_cases(student, rng, p, training, dtype):
+    """with training=False (any p) or p = 0, out has x's values (and dtype) and mask is None"""
+    x = torch.randn(7, 6, generator=rng, dtype=torch.float64).to(dtype)
+    what = f"dropout_forward(<7x6 {_name(dtype)}>, p={p}, training={training})"
     value = student.call("dropout_forward", x, p, training=training)
     if type(value) not in (tuple, list) or len(value) != 2:
         fail(what, f"returned {describe(value)}, expected a pair (out, mask)", "return `x, None` here.")
@@ -266,13 +267,18 @@ def test_forward_identity_cases(student, rng, p, training):
 
 @graded("1.17", points=2)
 def test_forward_p_one(student, device, rng):
-    """p = 1 drops everything: zeros (no NaN) of x's dtype and an all-False mask, for each dtype"""
+    """p = 1 drops everything: zeros (no NaN) of x's dtype and an all-False mask, for each dtype; x is left
+    unchanged and the zeros carry no autograd history (x with requires_grad=True)"""
     for dtype in DTYPES:
-        x = _signed(rng, (3, 4, 5), dtype) * 1000
-        what = f"dropout_forward(<3x4x5 {_name(dtype)}>, p=1.0)"
-        out, mask = _forward(student, device, x, 1.0, what)
-        expect_close(out, torch.zeros_like(x), what=what,
-                     hint="1 / (1 - p) is infinite at p = 1 and 0 * inf is NaN: handle p == 1 separately.", **EXACT)
+        x = (_signed(rng, (3, 4, 5), dtype) * 1000).requires_grad_(True)
+        what = f"dropout_forward(<3x4x5 {_name(dtype)} with requires_grad=True>, p=1.0)"
+        value, after = student.call_with_args("dropout_forward", x, 1.0)
+        expect_unchanged([x.detach(), 1.0], after, what=what)
+        out, mask = _out_and_mask(value, x, device, what)
+        expect_no_history(out, what=what)
+        expect_close(out, torch.zeros_like(x.detach()), what=what,
+                     hint="1 / (1 - p) is infinite at p = 1 and 0 * inf is NaN: handle p == 1 separately, with "
+                          "new zeros (torch.zeros_like(x)), not by writing into x or multiplying it.", **EXACT)
         if bool(mask.any()):
             fail(what, f"kept {int(mask.sum())} element(s)", "at p = 1 every element is dropped.")
 
@@ -356,9 +362,9 @@ def test_forward_dtypes(student, device, rng):
 
 
 @graded("1.21", points=0.25)
-@pytest.mark.parametrize("shape", [(), (0,), (3, 0, 2), (2, 3, 4, 5)], ids=str)
+@pytest.mark.parametrize("shape", [(), (0,), (3, 0, 2), (2, 3, 1, 4, 5)], ids=str)
 def test_forward_shapes(student, device, rng, shape):
-    """dropout_forward works on tensors of any shape: 0-d, empty and 4-d"""
+    """dropout_forward works on tensors of any shape: 0-d, empty and 5-d (the public tests go up to 4-d)"""
     p = 0.35
     x = _signed(rng, shape, torch.float64)
     what = f"dropout_forward(<{describe(x)[1:-1]}>, p={p})"
@@ -385,13 +391,17 @@ def test_forward_value_errors(student, case):
 @graded("2.10", points=1)
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
 def test_backward_matches_formula(student, rng, p):
-    """dropout_backward(grad_output, mask, p) is grad_output * mask / (1 - p) (float32 and float64)"""
-    for dtype in (torch.float32, torch.float64):
-        g = torch.randn(12, 9, generator=rng, dtype=torch.float64).to(dtype)
-        mask = torch.rand(12, 9, generator=rng) >= p
+    """dropout_backward(grad_output, mask, p) is grad_output * mask / (1 - p) (float32 and float64; 2-d, 0-d,
+    empty and 5-d tensors)"""
+    for dtype, shape in ((torch.float32, (12, 9)), (torch.float64, (12, 9)), (torch.float64, ()),
+                         (torch.float32, (0, 4)), (torch.float64, (2, 3, 1, 4, 5))):
+        g = torch.randn(shape, generator=rng, dtype=torch.float64).to(dtype)
+        mask = torch.rand(shape, generator=rng) >= p
+        kind = describe(g)[1:-1].removesuffix(" tensor")
         expect_close(student.call("dropout_backward", g, mask, p), _scaled(g, mask, p),
-                     what=f"dropout_backward(<12x9 {_name(dtype)}>, <12x9 bool mask>, p={p})",
-                     hint="out = x * mask / (1 - p) is linear in x: grad_input = grad_output * mask / (1 - p).")
+                     what=f"dropout_backward(<{kind}>, <bool mask of the same shape>, p={p})",
+                     hint="out = x * mask / (1 - p) is linear in x: grad_input = grad_output * mask / (1 - p), "
+                          "elementwise, for tensors of any shape (0-d and empty ones too); no reshaping.")
 
 
 @graded("2.11", points=2)
@@ -420,12 +430,19 @@ def test_backward_no_mask(student, rng, p):
 
 @graded("2.13", points=1.5)
 def test_backward_p_one(student, rng):
-    """with p = 1 (an all-False mask) the gradient is all zeros of grad_output's dtype, for each dtype"""
+    """with p = 1 (an all-False mask) the gradient is all zeros of grad_output's dtype, for each dtype; the
+    inputs are left unchanged and the zeros carry no autograd history (grad_output with requires_grad=True)"""
     for dtype in DTYPES:
-        g = (torch.randn(6, 7, generator=rng) * 1000).to(dtype)
-        expect_close(student.call("dropout_backward", g, torch.zeros(6, 7, dtype=torch.bool), 1.0),
-                     torch.zeros(6, 7, dtype=dtype), what=f"dropout_backward(<6x7 {_name(dtype)}>, <all False>, p=1.0)",
-                     hint="1 / (1 - p) is infinite at p = 1 and 0 * inf is NaN: return zeros.", **EXACT)
+        g = (torch.randn(6, 7, generator=rng) * 1000).to(dtype).requires_grad_(True)
+        mask = torch.zeros(6, 7, dtype=torch.bool)
+        what = f"dropout_backward(<6x7 {_name(dtype)} with requires_grad=True>, <all False>, p=1.0)"
+        value, after = student.call_with_args("dropout_backward", g, mask, 1.0)
+        expect_unchanged([g.detach(), mask, 1.0], after, what=what)
+        expect_no_history(value, what=what)
+        expect_close(value, torch.zeros(6, 7, dtype=dtype), what=what,
+                     hint="1 / (1 - p) is infinite at p = 1 and 0 * inf is NaN: return new zeros "
+                          "(torch.zeros_like(grad_output)), not grad_output written over or multiplied by 0.",
+                     **EXACT)
 
 
 @graded("2.14", points=1.5)
@@ -442,12 +459,14 @@ def test_backward_leaves_input_alone(student, rng):
                  hint="keep grad_output's dtype; multiply by the bool mask, out of place.")
 
 
-@graded("2.15", points=0.3125)
+@graded("2.15", points=0.25)
 @pytest.mark.parametrize("case", ["mask_transposed", "mask_broadcastable_row", "mask_extra_dim", "p_out_of_range",
-                                  "p_negative", "mask_float", "mask_list", "grad_output_integer"])
+                                  "p_negative", "p_nan", "p_string", "mask_float", "mask_list",
+                                  "grad_output_integer"])
 def test_backward_value_errors(student, case):
     """dropout_backward raises ValueError for a mask whose shape differs from grad_output's (no broadcasting)
-    and for p outside [0, 1], a mask that is not a bool tensor, and an integer grad_output"""
+    and for p outside [0, 1] (NaN included) or not a number, a mask that is not a bool tensor, and an integer
+    grad_output"""
     g = torch.ones(4, 6)
     if case == "grad_output_integer":
         student.raises("ValueError", "dropout_backward", g.long(), torch.ones(4, 6, dtype=torch.bool), 0.5)
@@ -458,6 +477,8 @@ def test_backward_value_errors(student, case):
         "mask_extra_dim": (torch.ones(1, 4, 6, dtype=torch.bool), 0.5),
         "p_out_of_range": (torch.ones(4, 6, dtype=torch.bool), 1.25),
         "p_negative": (torch.ones(4, 6, dtype=torch.bool), -0.5),
+        "p_nan": (torch.ones(4, 6, dtype=torch.bool), float("nan")),
+        "p_string": (torch.ones(4, 6, dtype=torch.bool), "0.5"),
         "mask_float": (torch.ones(4, 6), 0.5),
         "mask_list": ([[True] * 6] * 4, 0.5),
     }[case]
@@ -509,17 +530,25 @@ def test_module_train_eval(student, case):
 
 
 @graded("3.12", points=1)
-@pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
-def test_module_forward_backward(student, device, rng, p):
-    """in training mode, forward drops and scales, and backward applies the same mask (p = 0, 0.3 and 1)"""
-    x, g = _signed(rng, (30, 40)), torch.randn(30, 40, generator=rng)
+@pytest.mark.parametrize("p,dtype", [(0.0, torch.float64), (0.3, torch.float16), (1.0, torch.float32)])
+def test_module_forward_backward(student, device, rng, p, dtype):
+    """in training mode, forward drops and scales, and backward applies the same mask (p = 0, 0.3 and 1; float16,
+    float32 and float64), keeping the dtype, leaving the inputs unchanged and recording no autograd history"""
+    x, g = _signed(rng, (30, 40), dtype), torch.randn(30, 40, generator=rng).to(dtype)
+    if p > 0:  # at p = 0 the output may be x itself, which keeps x's requires_grad
+        x.requires_grad_(True)
     log = _layer(student, p, [["forward", x, GeneratorSpec(_seed(rng), device)], ["backward", g]])
-    what = f"Dropout({p}).forward(<30x40 float32>)"
+    what = f"Dropout({p}).forward(<30x40 {_name(dtype)}{' with requires_grad=True' if p > 0 else ''}>)"
+    x = x.detach()
     out = _tensor_like(log[1]["out"], x, what, "forward returns the output tensor only.")
     kept = out != 0
-    expect_close(out, _scaled(x, kept, p), what=what, hint=SCALE)
-    expect_close(log[2]["grad"], _scaled(g, kept, p), what=f"backward after {what}",
+    expect_close(out, _scaled(x, kept, p), what=what, hint=SCALE + " Keep x's dtype: multiply by the bool mask.")
+    expect_no_history(out, what=what)
+    expect_unchanged([x], [log[1]["input"]], what=what)
+    what = f"backward(<30x40 {_name(dtype)}>) after {what}"
+    expect_close(log[2]["grad"], _scaled(g, kept, p), what=what,
                  hint="remember the mask of forward and reuse it in backward; do not draw a new one.")
+    expect_unchanged([g], [log[2]["input"]], what=what)
 
 
 @graded("3.13", points=2)
@@ -587,9 +616,9 @@ def test_module_generator(student, device, rng):
              "pass generator on to dropout_forward; do not seed anything yourself.")
 
 
-@graded("3.17", points=0.5)
-@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")], ids=["negative", "above_one", "nan"])
+@graded("3.17", points=0.375)
+@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan"), "0.5"], ids=["negative", "above_one", "nan", "string"])
 def test_module_value_errors(student, p):
-    """Dropout(p) raises ValueError for p outside [0, 1] (NaN included)"""
+    """Dropout(p) raises ValueError for p outside [0, 1] (NaN included) or not a number"""
     student.raises("ValueError", "Dropout", p)
 

@@ -65,9 +65,11 @@ def _oracle_std(fn: str, shape: tuple[int, ...], kwargs: dict) -> float:
     return init.calculate_gain(kwargs.get("nonlinearity", "leaky_relu"), kwargs.get("a", 0.0)) / math.sqrt(fan)
 
 
-def _filled(student, fn: str, tensor: torch.Tensor, rng: torch.Generator, what: str, **kwargs) -> torch.Tensor:
-    """Fill ``tensor`` (NaN on entry) with the student's ``fn``; check it was filled in place; return the values."""
-    got = student.probe("fill", fn, tensor, _seed(rng), uses=(fn,), **kwargs)
+def _filled(student, fn: str, tensor: torch.Tensor, rng: torch.Generator, what: str, *, seed: int | None = None,
+            **kwargs) -> torch.Tensor:
+    """Fill ``tensor`` (NaN on entry) with the student's ``fn`` after ``torch.manual_seed(seed)`` (a fresh seed
+    from ``rng`` when None); check it was filled in place; return the values."""
+    got = student.probe("fill", fn, tensor, _seed(rng) if seed is None else seed, uses=(fn,), **kwargs)
     if not (isinstance(got, dict) and type(got.get("tensor")) is torch.Tensor):
         fail(what, "the grader could not read the filled tensor back", IN_PLACE)
     if got.get("same_object") is not True:
@@ -187,17 +189,33 @@ def test_fans_conv_shapes(student, rng, kernel_dims):
                      hint="multiply in and out by the product of ALL kernel dimensions (the receptive field size).")
 
 
+def _expect_python_ints(value, what: str) -> None:
+    """The handout's return type: a tuple of exactly two Python ints (not a list, not NumPy or torch integers)."""
+    if type(value) is not tuple or len(value) != 2 or not all(type(v) is int for v in value):
+        kinds = ", ".join(type(v).__name__ for v in value) if type(value) in (tuple, list) else ""
+        fail(what, f"returned a {type(value).__name__}" + (f" of {kinds}" if kinds else "")
+             + ", not a tuple of two Python ints",
+             "return `(fan_in, fan_out)` as a tuple of Python ints: compute the receptive field with math.prod "
+             "over the ints of the shape (or int(...) around a NumPy / torch product).")
+
+
 @graded("1.12", points=1.5)
 def test_fans_accepts_torch_size_and_list(student, rng):
-    """compute_fans accepts tensor.shape (a torch.Size) and a list as well as a tuple"""
+    """compute_fans accepts tensor.shape (a torch.Size) and a list as well as a tuple, and returns a tuple of two
+    Python ints for each (linear and convolution shapes)"""
     dims = [int(d) for d in torch.cat([torch.randint(1, 12, (2,), generator=rng),
                                        torch.randint(2, 12, (2,), generator=rng)])]  # a real 2-D kernel
     what = f"compute_fans(torch.Size({dims}))"
-    got = _as_fans(student.probe("fans_of_size", dims, uses=("compute_fans",)), what)
-    expect_equal(got, _fans_expected(tuple(dims)), what=what, hint="index the shape like a tuple; torch.Size is one.")
-    what = f"compute_fans({dims})"
-    expect_equal(_as_fans(student.call("compute_fans", dims), what), _fans_expected(tuple(dims)), what=what,
-                 hint="accept any sequence of ints: a tuple, a list or a torch.Size.")
+    value = student.probe("fans_of_size", dims, uses=("compute_fans",))
+    expect_equal(_as_fans(value, what), _fans_expected(tuple(dims)), what=what,
+                 hint="index the shape like a tuple; torch.Size is one.")
+    _expect_python_ints(value, what)
+    for shape in (dims, tuple(dims), tuple(dims[:2])):
+        what = f"compute_fans({shape})"
+        value = student.call("compute_fans", shape)
+        expect_equal(_as_fans(value, what), _fans_expected(tuple(shape)), what=what,
+                     hint="accept any sequence of ints: a tuple, a list or a torch.Size.")
+        _expect_python_ints(value, what)
 
 
 @graded("1.13", points=0.25)
@@ -248,9 +266,19 @@ def test_gain_leaky_relu_slope(student, rng, case):
 
 @graded("2.12", points=1)
 def test_gain_ignores_param_elsewhere(student):
-    """calculate_gain ignores param for every nonlinearity except leaky_relu"""
-    for nonlinearity in ("relu", "tanh", "linear", "selu", "conv2d"):
+    """calculate_gain ignores param for every nonlinearity except leaky_relu, and returns a Python float for
+    every nonlinearity"""
+    for nonlinearity in (*LINEAR_NAMES, "tanh", "relu", "selu"):
         _expect_gain(student, nonlinearity, 0.3, "param is the slope of leaky_relu only; other gains do not use it.")
+    for nonlinearity, param in [(name, None) for name in (*LINEAR_NAMES, "tanh", "relu", "leaky_relu", "selu")] + [
+            ("leaky_relu", 0), ("leaky_relu", 2)]:
+        args = (nonlinearity,) if param is None else (nonlinearity, param)
+        got = student.call("calculate_gain", *args)
+        if type(got) is not float:
+            fail(f"calculate_gain({', '.join(map(repr, args))})",
+                 f"returned a {type(got).__name__}, not a Python float",
+                 "return a float in every case, e.g. `return 1.0` rather than `return 1`, and float(...) around "
+                 "anything computed with NumPy or torch.")
 
 
 @graded("2.13", points=0.125)
@@ -272,11 +300,11 @@ def test_gain_rejects_unknown_nonlinearity(student, nonlinearity, param):
 # elements is graded in seconds, not minutes).
 KAIMING_CONFIGS = [
     ("default-conv2d", (64, 32, 3, 7), {}),
-    ("relu-fan_out-linear", (96, 512), {"mode": "fan_out", "nonlinearity": "relu"}),
+    ("relu_ignores_a-fan_out-linear", (96, 512), {"mode": "fan_out", "nonlinearity": "relu", "a": math.sqrt(5)}),
     ("leaky_sqrt5-linear", (256, 160), {"a": math.sqrt(5)}),
     ("leaky_random-fan_out-conv1d", (64, 96, 7), {"mode": "fan_out", "nonlinearity": "leaky_relu", "a": None}),
     ("tanh-conv3d", (32, 16, 3, 5, 7), {"nonlinearity": "tanh"}),
-    ("selu-fan_out-conv2d", (32, 96, 5, 3), {"mode": "fan_out", "nonlinearity": "selu"}),
+    ("selu_ignores_a-fan_out-conv2d", (32, 96, 5, 3), {"mode": "fan_out", "nonlinearity": "selu", "a": None}),
     ("sigmoid-linear", (160, 256), {"nonlinearity": "sigmoid"}),
 ]
 XAVIER_CONFIGS = [
@@ -285,7 +313,7 @@ XAVIER_CONFIGS = [
     ("random_gain-conv3d", (32, 16, 3, 5, 7), {"gain": None}),
 ]
 KAIMING_HINT = ("std = calculate_gain(nonlinearity, a) / sqrt(fan), with fan = fan_in or fan_out as mode says, "
-                "and fans over the whole receptive field.")
+                "and fans over the whole receptive field (a is a leaky_relu slope only: other gains ignore it).")
 XAVIER_HINT = "std = gain * sqrt(2 / (fan_in + fan_out)), with fans that include the receptive field."
 UNIFORM_HINT = " A uniform on [-b, b] has std b / sqrt(3): b = sqrt(3) * std."
 
@@ -539,10 +567,37 @@ def test_empty_and_single_element(student, fn):
              "a single-element tensor is filled like any other (only empty tensors are skipped).")
 
 
-@graded("8.8", points=0.375, task=PER_CASE)
+@graded("8.8", points=0.25, task=PER_CASE)
 @pytest.mark.parametrize("kwargs", [{"mode": "fan_avg"}, {"mode": "FAN_IN"}, {"nonlinearity": "gelu"},
                                     {"nonlinearity": "Tanh"}], ids=["mode_fan_avg", "mode_upper", "gelu", "Tanh"])
 @pytest.mark.parametrize("fn", _fns(("kaiming_uniform_", "kaiming_normal_")))
 def test_kaiming_rejects_bad_arguments(student, fn, kwargs):
     """kaiming_* raise ValueError for a mode other than 'fan_in'/'fan_out' and an unknown nonlinearity"""
     student.raises("ValueError", fn, torch.zeros(8, 6), **kwargs)
+
+
+@graded("8.10", points=0.5, task=PER_CASE)
+@pytest.mark.parametrize("fn", _fns(("kaiming_uniform_", "kaiming_normal_")))
+def test_kaiming_default_slope_is_zero(student, rng, fn):
+    """the defaults a=0, nonlinearity='leaky_relu' give exactly the ReLU gain sqrt(2) (a slope of 0, not 0.01)
+
+    Two fills of the same 64x96 float32 tensor after the same torch.manual_seed(s): one with the
+    default arguments, one with nonlinearity='relu'. Both have std sqrt(2 / fan_in), so a correct
+    implementation draws the same numbers from the same RNG state and scales them alike: the
+    values agree up to rounding (|w1 - w2| <= 1e-6 (std + |w2|), room for a gain computed by another
+    exact formula). No randomness in the verdict. Target: a = 0 read as "no slope given" (`a or None`,
+    `if a:`), which uses the default slope 0.01: a std 5e-5 too small, far below what a statistical
+    test can see, but every value differs by that factor (max difference ~2e-4 std, for every seed).
+    """
+    shape, seed = (64, 96), _seed(rng)
+    what = f"{fn}(<64x96 float32 tensor>) with the defaults a=0, nonlinearity='leaky_relu'"
+    default = _filled(student, fn, _nan(shape), rng, what, seed=seed)
+    relu = _filled(student, fn, _nan(shape), rng, f"{fn}(<64x96 float32 tensor>, nonlinearity='relu')", seed=seed,
+                   nonlinearity="relu")
+    std = _oracle_std(fn, shape, {"nonlinearity": "relu"})
+    if not bool(((default.double() - relu.double()).abs() <= 1e-6 * (std + relu.double().abs())).all()):
+        fail(what, "drew values on a different scale than with nonlinearity='relu' after the same torch.manual_seed, "
+             "so its gain is not the ReLU gain sqrt(2)",
+             "a=0 is a negative slope of 0, which gives sqrt(2 / (1 + 0**2)) = sqrt(2): pass a on as "
+             "calculate_gain(nonlinearity, a); only param=None means the default slope 0.01 (so no `a or None`, "
+             "no `if a:`).")
