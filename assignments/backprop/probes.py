@@ -20,6 +20,8 @@ Graph descriptions (lists; index ``i`` refers to entry ``i``, which must come ea
       ["operator", symbol, i, j]         n_i + n_j etc. (symbol one of + - * / @)
       ["constant", symbol, i, c, side]   n_i + c (side "right") or c + n_i (side "left"), c a number or array
       ["negate", i]  ["pow", i, c]        -n_i and n_i ** c
+      ["raw", op, i, *args]              module.<op>(value of n_i, *args): the operand given as a plain
+                                         array (a Python float when 0-d), not as a Node
 
 - wired graphs, built directly with ``module.Node`` and vjps defined here (``wire``), so that
   ``topological_sort`` and ``backward`` are tested apart from the student's operations::
@@ -27,6 +29,8 @@ Graph descriptions (lists; index ``i`` refers to entry ``i``, which must come ea
       ["leaf", array]
       ["lin", [i, j, ...], [c_i, c_j, ...]]   value sum_k c_k * n_k, vjp g -> (c_i * g, c_j * g, ...)
       ["prod", [i, j]]                        value n_i * n_j, vjp g -> (g * n_j, g * n_i)
+      ["bad", [i, j], "count" | "shape"]      value n_i + n_j, a broken vjp: one gradient for two
+                                              parents, or a gradient of the wrong shape for n_j
 """
 
 from __future__ import annotations
@@ -61,9 +65,15 @@ def _apply(module: Any, nodes: list[Any], entry: list[Any]) -> Any:
     if op in ("sum", "mean"):
         return getattr(module, op)(nodes[entry[1]], axis=_axis(entry[2]), keepdims=entry[3])
     if op == "reshape":
-        return module.reshape(nodes[entry[1]], tuple(entry[2]))
+        return module.reshape(nodes[entry[1]], entry[2] if isinstance(entry[2], int) else tuple(entry[2]))
     if op == "transpose":
         return module.transpose(nodes[entry[1]], None if entry[2] is None else tuple(entry[2]))
+    return _apply_sugar(module, nodes, entry)
+
+
+def _apply_sugar(module: Any, nodes: list[Any], entry: list[Any]) -> Any:
+    """The Node for an entry that uses the operators, or a plain operand instead of a Node."""
+    op = entry[0]
     if op == "operator":
         return _OPERATORS[entry[1]](nodes[entry[2]], nodes[entry[3]])
     if op == "constant":
@@ -73,6 +83,9 @@ def _apply(module: Any, nodes: list[Any], entry: list[Any]) -> Any:
         return -nodes[entry[1]]
     if op == "pow":
         return nodes[entry[1]] ** entry[2]
+    if op == "raw":
+        value = np.array(nodes[entry[2]].value, dtype=np.float64)
+        return getattr(module, entry[1])(value.item() if value.ndim == 0 else value, *entry[3:])
     raise LookupError(f"grader bug: unknown graph entry {op!r}")
 
 
@@ -108,6 +121,9 @@ def wire(module: Any, graph: list[Any]) -> list[Any]:
             nodes.append(module.Node(value, parents, _lin_vjp(coefs)))
         elif kind == "prod":
             nodes.append(module.Node(values[0] * values[1], parents, _prod_vjp(values[0], values[1])))
+        elif kind == "bad":  # a vjp that breaks the contract: backward must raise ValueError
+            vjp = (lambda g: (g,)) if entry[2] == "count" else (lambda g: (g, np.sum(g, axis=0)))
+            nodes.append(module.Node(values[0] + values[1], parents, vjp))
         elif kind == "stop":  # a hand-made node with parents and no vjp: no gradient flows through it
             coefs = tuple(float(c) for c in entry[2])
             nodes.append(module.Node(np.sum([c * v for c, v in zip(coefs, values)], axis=0), parents, None))

@@ -41,7 +41,8 @@ def trajectory(module: Any, optimizer: str, params: list[torch.Tensor], grads: l
     ``schedule[str(t)]`` holds attribute changes applied just before step ``t``.
     Returns each parameter's values after every step (the original tensor objects), and the
     first step (or -1) at which a parameter changed storage, a gradient was modified or
-    replaced, or a parameter gained autograd history.
+    replaced, or a parameter gained autograd history; and the first step (or -1) whose
+    gradient was changed afterwards, by a later step.
     """
     originals = list(params)
     flags = [p.requires_grad for p in originals]
@@ -54,6 +55,7 @@ def trajectory(module: Any, optimizer: str, params: list[torch.Tensor], grads: l
     steps = grads[0].shape[0]
     records: list[list[torch.Tensor]] = [[] for _ in originals]
     moved = touched = history = -1
+    kept: list[list[torch.Tensor | None]] = []  # every gradient given, checked again after the last step
     for t in range(steps):
         _apply(opt, (schedule or {}).get(str(t), {}))
         given: list[torch.Tensor | None] = []
@@ -71,12 +73,54 @@ def trajectory(module: Any, optimizer: str, params: list[torch.Tensor], grads: l
                 moved = t
             if history < 0 and (p.grad_fn is not None or p.requires_grad != flags[i]):
                 history = t
+        kept.append(given)
     return {
         "trajectory": [_stack(r) for r in records],
         "storage_changed_at": moved,
         "grad_modified_at": touched,
         "history_at": history,
+        "old_grad_modified_at": _first_changed(kept, grads),
     }
+
+
+def _first_changed(given: list[list[torch.Tensor | None]], grads: list[torch.Tensor]) -> int:
+    """The first step whose gradient tensors no longer hold what they held then (-1 if none): a later
+    step wrote into them (e.g. a momentum buffer that is the first gradient itself, not a copy)."""
+    for t, step_grads in enumerate(given):
+        for i, g in enumerate(step_grads):
+            if g is not None and not _equal(g, grads[i][t]):
+                return t
+    return -1
+
+
+def state_layout(module: Any, optimizer: str, params: list[torch.Tensor], hyper: dict[str, Any]) -> dict[str, Any]:
+    """Build the optimizer from a tuple, take two steps (parameter 1 has no gradient at the first).
+
+    Returns the type of ``opt.params`` and whether it holds the given tensors in order, and
+    after construction and after each step the type of ``opt.state``, its keys as indices of
+    the parameters (-1: anything else) and whether every value is a dict.
+    """
+    opt = getattr(module, optimizer)(tuple(params), **hyper)
+    kept = opt.params
+    report: dict[str, Any] = {
+        "params_type": type(kept).__name__,
+        "same_tensors": type(kept) is list and len(kept) == len(params) and all(a is b for a, b in zip(kept, params)),
+        "state": [_state_of(opt, params)],
+    }
+    for t in range(2):
+        for i, p in enumerate(params):
+            p.grad = None if t == 0 and i == 1 else torch.ones_like(p)
+        opt.step()
+        report["state"].append(_state_of(opt, params))
+    return report
+
+
+def _state_of(opt: Any, params: list[torch.Tensor]) -> dict[str, Any]:
+    state = getattr(opt, "state", None)
+    if type(state) is not dict:
+        return {"type": type(state).__name__, "keys": [], "values_are_dicts": False}
+    keys = [next((i for i, p in enumerate(params) if k is p), -1) for k in state]
+    return {"type": "dict", "keys": keys, "values_are_dicts": all(type(v) is dict for v in state.values())}
 
 
 def zero_grad(module: Any, optimizer: str, params: list[torch.Tensor], hyper: dict[str, Any],

@@ -4,12 +4,14 @@ Inputs (values, shapes, random graphs) are drawn fresh per run from the grader's
 values come from PyTorch's autograd in float64 on the trusted side and are never shown in feedback.
 Orders are checked by their property (every reachable node once, after its parents), never
 against one fixed order. Per task: unbroadcast 7, elementwise 14, reductions 10,
-topological_sort 13, backward 16.
+topological_sort 13, backward 16. Which test checks which rule of the handout: handout_rules.md,
+beside this file.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,13 +47,53 @@ def _nonzero(rng: np.random.Generator, shape: Any, low: float = 0.5, high: float
     return rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], shape)
 
 
-def _expect_error(got: dict[str, Any], what: str, hint: str) -> None:
-    """A probe run that had to raise ValueError."""
+def _expect_error(got: dict[str, Any], what: str, hint: str, names: tuple[str, ...] = ()) -> None:
+    """A probe run that had to raise ValueError (whose message names one of ``names``, if given)."""
     error = got["error"]
     if error is None:
         fail(what, "returned normally", hint)
     if not error["value_error"]:
         fail(what, f"raised {error['type']}: {error['message']}", hint)
+    _expect_named(error["message"], names, what)
+
+
+def _expect_named(message: str, names: tuple[str, ...], what: str) -> None:
+    """The handout's rule: a ValueError's message names the offending argument."""
+    if names and not any(re.search(rf"\b{re.escape(n)}\b", message) for n in names):
+        fail(what, f"raised ValueError({message!r}), a message that does not name the offending argument",
+             f"say which argument is wrong, e.g. ValueError(f\"{names[0]} must ..., got ...\").")
+
+
+def _raises_naming(student: Any, names: tuple[str, ...], fn: str, *args: Any, **kwargs: Any) -> None:
+    """``fn`` raises ValueError, with a message that names one of ``names``."""
+    error = student.raises("ValueError", fn, *args, **kwargs)
+    _expect_named(error.message, names, student.signature(fn, args, kwargs))
+
+
+def _expect_pure_vjp(student: Any, graph: list[Any], upstream: np.ndarray, what: str, hint: str) -> None:
+    """expect_vjp, and the operation and its vjp left the operands' values and the upstream gradient alone."""
+    got = expect_vjp(student, graph, upstream, what, hint)
+    if not got["inputs_unchanged"] or not got["upstream_unchanged"]:
+        which = "an operand's value" if not got["inputs_unchanged"] else "the upstream gradient g"
+        fail(what, f"modified {which} in place", "use out-of-place operations (g / n, not g /= n; np.reshape "
+             "and np.transpose return views of g, so writing into them writes into g).")
+
+
+def _expect_on_constant(student: Any, np_rng: np.random.Generator, entry: list[Any], value: np.ndarray) -> None:
+    """The operation applied to a plain number or array (not a Node): a Node with the right value and vjp."""
+    op, args = entry[0], entry[2:]
+    kind = "number" if np.ndim(value) == 0 else "NumPy array"
+    what = f"{op}(<a {kind}>{''.join(f', {a!r}' for a in args)}) called with a {kind}, not a Node"
+    hint = "every operation starts with a = _as_node(a), so it accepts Nodes, numbers and arrays alike."
+    graph = [["leaf", value], entry]
+    up = np_rng.standard_normal(np.shape(value))
+    got = student.probe("op_vjp", [["leaf", value], ["raw", op, 0, *args]], up, uses=(op,))
+    if not got["is_node"]:
+        fail(what, f"returned a {got['type']}, expected a Node", hint)
+    expect_array(got["value"], torch_values(graph, [1])[0], f"{what}: the value", hint)
+    if not isinstance(got["grads"], list) or len(got["grads"]) != 1:
+        fail(what, "its vjp did not return one gradient for its one parent", hint)
+    expect_array(got["grads"][0], torch_grads(graph, 1, up, [0])[0], f"{what}: the vjp's gradient", hint)
 
 
 # =========================================================================== random graphs
@@ -261,10 +303,10 @@ def test_unbroadcast_result_and_input(student, np_rng):
 
 @graded("1.13", points=1)
 def test_unbroadcast_rejects_bad_shapes(student, np_rng):
-    """unbroadcast raises ValueError when shape does not broadcast to grad's shape"""
+    """unbroadcast raises ValueError, naming the argument, when shape does not broadcast to grad's shape"""
     grad = np_rng.standard_normal((3, 4))
     for shape in [(2, 4), (5, 3, 4), (4, 3), (3, 2)]:
-        student.raises("ValueError", "unbroadcast", grad, shape)
+        _raises_naming(student, ("shape", "grad"), "unbroadcast", grad, shape)
 
 
 # =========================================================================== Task 2: elementwise (14)
@@ -289,36 +331,40 @@ def test_binary_ops_broadcast(student, np_rng, op):
 @graded("2.11", points=0.5)
 @pytest.mark.parametrize("op", ["exp", "log", "tanh", "relu"])
 def test_unary_ops_random(student, np_rng, op):
-    """exp, log, tanh and relu on random inputs of several shapes, 0-d included (0.5 points each)"""
+    """exp, log, tanh and relu on random inputs of several shapes, 0-d included, as Nodes, numbers and arrays"""
     for shape in [(), (5,), (2, 3, 4)]:
         a = np_rng.uniform(0.1, 5, shape) if op == "log" else np_rng.standard_normal(shape) * 2
         expect_vjp(student, [["leaf", a], [op, 0]], np_rng.standard_normal(shape), f"{op} on a {shape} input",
                    "multiply g by the local derivative; keep 0-d results arrays (np.asarray).")
+        _expect_on_constant(student, np_rng, [op, 0], a)
 
 
 @graded("2.12", points=1.5)
 def test_power_exponents(student, np_rng):
-    """power(a, c) for c = 2, 3, 0, 1, 0.5, 1.5, -1 and -2.5 matches PyTorch"""
+    """power(a, c) for c = 2, 3, 0, 1, 0.5, 1.5, -1 and -2.5 matches PyTorch; a may be a number or an array"""
     for c in [2, 3, 0, 1, 0.5, 1.5, -1.0, -2.5]:
         a = np_rng.uniform(0.2, 3, (3, 4)) if c % 1 or c < 0 else np_rng.standard_normal((3, 4))
         expect_vjp(student, [["leaf", a], ["power", 0, c]], np_rng.standard_normal((3, 4)), f"power(a, {c})",
                    "d(a**c)/da = c * a**(c - 1), and exactly 0 when c == 0.")
+    _expect_on_constant(student, np_rng, ["power", 0, 2], np_rng.standard_normal((2, 3)))
+    _expect_on_constant(student, np_rng, ["power", 0, 3], np.float64(np_rng.standard_normal()))
 
 
 @graded("2.13", points=1.5)
 def test_special_values(student, np_rng):
-    """log(0), division by 0, exp overflow and a negative base with exponent 0.5 give inf / NaN like PyTorch"""
+    """log(0), log(-1), division by 0, exp overflow, (-4) ** 0.5 and the gradient of a ** 0 at 0, like PyTorch"""
     up = np_rng.uniform(0.5, 1.5, 4)
     cases = [
-        ("log", [["leaf", np.array([0.0, 1.0, 2.0, 0.5])], ["log", 0]]),
+        ("log", [["leaf", np.array([0.0, 1.0, -1.0, 0.5])], ["log", 0]]),
         ("exp", [["leaf", np.array([800.0, -800.0, 1.0, 0.0])], ["exp", 0]]),
         ("div", [["leaf", np.array([1.0, -2.0, 3.0, 4.0])], ["leaf", np.array([0.0, 0.0, 1.0, 2.0])], ["div", 0, 1]]),
         ("power", [["leaf", np.array([-4.0, 4.0, 9.0, 0.0])], ["power", 0, 0.5]]),
+        ("power(a, 0)", [["leaf", np.array([0.0, 2.0, -3.0, 0.0])], ["power", 0, 0]]),
     ]
     for name, graph in cases:
         expect_vjp(student, graph, up, f"{name} with special values (inf / NaN expected where PyTorch gives them)",
                    "follow IEEE arithmetic like NumPy and PyTorch: do not clip, replace or raise; silence warnings "
-                   "with np.errstate if you like.")
+                   "with np.errstate if you like. The gradient of a ** 0 is exactly 0, also where a == 0.")
 
 
 @graded("2.14", points=0.5)
@@ -376,36 +422,36 @@ def test_ops_leave_inputs_alone(student, np_rng):
 def test_elementwise_errors(student, np_rng):
     """ValueError for sub, mul and div of shapes that do not broadcast, and for power(a, c) with c not a number"""
     for op in ["sub", "mul", "div"]:
-        student.raises("ValueError", op, np_rng.standard_normal((2, 3)), np_rng.standard_normal((3, 2)))
+        _raises_naming(student, ("a", "b"), op, np_rng.standard_normal((2, 3)), np_rng.standard_normal((3, 2)))
     for c in ["2", [1.0, 2.0]]:
-        student.raises("ValueError", "power", np_rng.standard_normal(3), c)
+        _raises_naming(student, ("c",), "power", np_rng.standard_normal(3), c)
 
 
 # =========================================================================== Task 3: reductions (10)
 
-SUM_AXES_CASES = [(None, False), (None, True), (0, False), (-1, True), ([0, 2], False)]
+SUM_AXES_CASES = [(None, False), (None, True), (0, False), (-1, True), ([0, -1], False)]
 
 
 @graded("3.10", points=0.5)
-@pytest.mark.parametrize("axis,keepdims", SUM_AXES_CASES, ids=["all", "all-keep", "axis0", "axis-1-keep", "axes02"])
+@pytest.mark.parametrize("axis,keepdims", SUM_AXES_CASES, ids=["all", "all-keep", "axis0", "axis-1-keep", "axes0-1"])
 def test_sum_axes(student, np_rng, axis, keepdims):
     """sum of a (2, 3, 4) node over several axes, with and without keepdims (0.5 points each)"""
     graph = [["leaf", np_rng.standard_normal((2, 3, 4))], ["sum", 0, axis, keepdims]]
     shape = tuple(P.torch_nodes(graph)[-1].shape)
-    expect_vjp(student, graph, np_rng.standard_normal(shape), f"sum(a, axis={axis}, keepdims={keepdims})",
+    _expect_pure_vjp(student, graph, np_rng.standard_normal(shape), f"sum(a, axis={axis}, keepdims={keepdims})",
                "reshape g to the keepdims shape (use _axes), then broadcast it to the input's shape.")
 
 
-MEAN_AXES_CASES = [(None, False), (1, False), ([0, 2], True), (-1, False)]
+MEAN_AXES_CASES = [(None, False), (1, False), ([-1, 0], True), (-1, False)]
 
 
 @graded("3.11", points=0.5)
-@pytest.mark.parametrize("axis,keepdims", MEAN_AXES_CASES, ids=["all", "axis1", "axes02-keep", "axis-1"])
+@pytest.mark.parametrize("axis,keepdims", MEAN_AXES_CASES, ids=["all", "axis1", "axes-10-keep", "axis-1"])
 def test_mean_axes(student, np_rng, axis, keepdims):
     """mean of a (2, 3, 4) node over several axes (0.5 points each)"""
     graph = [["leaf", np_rng.standard_normal((2, 3, 4))], ["mean", 0, axis, keepdims]]
     shape = tuple(P.torch_nodes(graph)[-1].shape)
-    expect_vjp(student, graph, np_rng.standard_normal(shape), f"mean(a, axis={axis}, keepdims={keepdims})",
+    _expect_pure_vjp(student, graph, np_rng.standard_normal(shape), f"mean(a, axis={axis}, keepdims={keepdims})",
                "divide by the number of entries averaged over, not by the total size.")
 
 
@@ -415,7 +461,7 @@ def test_matmul_non_square(student, np_rng):
     for _ in range(3):
         m, k, n = (int(v) for v in np_rng.choice(np.arange(2, 8), 3, replace=False))
         graph = [["leaf", np_rng.standard_normal((m, k))], ["leaf", np_rng.standard_normal((k, n))], ["matmul", 0, 1]]
-        expect_vjp(student, graph, np_rng.standard_normal((m, n)), f"matmul of ({m}, {k}) and ({k}, {n})",
+        _expect_pure_vjp(student, graph, np_rng.standard_normal((m, n)), f"matmul of ({m}, {k}) and ({k}, {n})",
                    "a's gradient is g @ b.T of shape (m, k); b's is a.T @ g of shape (k, n).")
     graph = [["leaf", np_rng.standard_normal((1, 5))], ["leaf", np_rng.standard_normal((5, 1))], ["matmul", 0, 1]]
     expect_vjp(student, graph, np_rng.standard_normal((1, 1)), "matmul of (1, 5) and (5, 1)",
@@ -428,31 +474,36 @@ def test_transpose_axes(student, np_rng, axes):
     """transpose of a (2, 3, 4, 5) node: reversed, a permutation that is not its own inverse, negative axes"""
     graph = [["leaf", np_rng.standard_normal((2, 3, 4, 5))], ["transpose", 0, axes]]
     shape = tuple(P.torch_nodes(graph)[-1].shape)
-    expect_vjp(student, graph, np_rng.standard_normal(shape), f"transpose(a, axes={axes})",
+    _expect_pure_vjp(student, graph, np_rng.standard_normal(shape), f"transpose(a, axes={axes})",
                "transpose g with the inverse permutation (np.argsort of the normalized axes).")
 
 
 @graded("3.14", points=1)
 def test_reshape_shapes(student, np_rng):
-    """reshape with -1, from and to 0-d, and (2, 3, 4) to (4, 6)"""
-    for src, dst in [((2, 3, 4), [4, 6]), ((2, 3, 4), [-1]), ((), [1, 1]), ((1,), []), ((6,), [3, -1])]:
+    """reshape with -1, from and to 0-d, (2, 3, 4) to (4, 6), and to an int shape"""
+    for src, dst in [((2, 3, 4), [4, 6]), ((2, 3, 4), [-1]), ((), [1, 1]), ((1,), []), ((6,), [3, -1]), ((2, 3), 6)]:
         graph = [["leaf", np_rng.standard_normal(src)], ["reshape", 0, dst]]
         shape = tuple(P.torch_nodes(graph)[-1].shape)
-        expect_vjp(student, graph, np_rng.standard_normal(shape), f"reshape of a {src} input to {tuple(dst)}",
+        _expect_pure_vjp(student, graph, np_rng.standard_normal(shape),
+                         f"reshape of a {src} input to {dst if isinstance(dst, int) else tuple(dst)}",
                    "the gradient is g reshaped to the input's shape.")
 
 
 @graded("3.15", points=1)
 def test_shape_errors(student, np_rng):
-    """ValueError for matmul of non-2-D or mismatched operands, sum over a missing axis and an impossible reshape"""
+    """ValueError, naming the argument: matmul of non-2-D (a or b) or mismatched operands, sum / mean over a
+    missing or repeated axis, an impossible reshape, axes that are not a permutation"""
     a = np_rng.standard_normal((2, 3))
-    student.raises("ValueError", "matmul", np_rng.standard_normal(3), a.T)
-    student.raises("ValueError", "matmul", a, a)
-    student.raises("ValueError", "matmul", np_rng.standard_normal((2, 2, 3)), a.T)
-    student.raises("ValueError", "sum", a, axis=2)
-    student.raises("ValueError", "mean", a, axis=-3)
-    student.raises("ValueError", "reshape", a, (4, 2))
-    student.raises("ValueError", "transpose", a, (0, 0))
+    _raises_naming(student, ("a",), "matmul", np_rng.standard_normal(3), a.T)
+    _raises_naming(student, ("b",), "matmul", a, np_rng.standard_normal(3))
+    _raises_naming(student, ("a", "b"), "matmul", a, a)
+    _raises_naming(student, ("a",), "matmul", np_rng.standard_normal((2, 2, 3)), a.T)
+    _raises_naming(student, ("axis",), "sum", a, axis=2)
+    _raises_naming(student, ("axis",), "mean", a, axis=-3)
+    _raises_naming(student, ("axis",), "sum", a, axis=(0, 0))
+    _raises_naming(student, ("axis",), "mean", a, axis=(1, -1))
+    _raises_naming(student, ("shape",), "reshape", a, (4, 2))
+    _raises_naming(student, ("axes",), "transpose", a, (0, 0))
 
 
 # =========================================================================== Task 4: topological_sort (13)
@@ -528,7 +579,7 @@ def test_topological_sort_many_paths(student, np_rng):
 def test_topological_sort_rejects_non_nodes(student, np_rng):
     """topological_sort raises ValueError when root is not a Node"""
     for root in [np_rng.standard_normal(3), 2.0, None]:
-        student.raises("ValueError", "topological_sort", root)
+        _raises_naming(student, ("root",), "topological_sort", root)
 
 
 # =========================================================================== Task 5: backward (16)
@@ -621,7 +672,7 @@ def test_backward_vjp_once(student, np_rng):
 
 @graded("5.16", points=1.5)
 def test_backward_grad_argument_shapes(student, np_rng):
-    """grad: required for larger roots, shape-checked, a number or array, optional and reshaped for size-1 roots"""
+    """grad: required for larger roots, shape-checked, a number or array (ints too), optional for size-1 roots"""
     graph = [["leaf", np_rng.standard_normal((2, 3))], ["lin", [0], [2.0]]]
     for seeds, why in [([None], "no grad for a (2, 3) root"),
                        ([np_rng.standard_normal(3)], "a (3,) grad for a (2, 3) root"),
@@ -630,10 +681,18 @@ def test_backward_grad_argument_shapes(student, np_rng):
         got = student.probe("graph_backward", graph, 1, seeds, [0], wired=True, expect_error=True, uses=WIRED)
         _expect_error(got, f"backward(y, grad) with {why}",
                       "grad may be omitted only for a single-entry root, and must otherwise have the root's shape "
-                      "(a number or an array: anything else is a ValueError).")
+                      "(a number or an array: anything else is a ValueError).", names=("grad",))
+    got = student.probe("graph_backward", [["leaf", np_rng.standard_normal(())], ["lin", [0], [2.0]]], 1,
+                        [np_rng.standard_normal(2)], [0], wired=True, expect_error=True, uses=WIRED)
+    _expect_error(got, "backward(y, grad) with a (2,) grad for a 0-d root",
+                  "a single-entry root accepts any single-entry grad; a grad with more entries is a ValueError.",
+                  names=("grad",))
+    P.expect_grads(student, graph, 1, np_rng.integers(-3, 4, (2, 3)), [0, 1], "backward(y, <int array grad>)",
+                   "every .grad is a float64 array, also for an integer grad: np.asarray(grad, dtype=np.float64).",
+                   wired=True)
     for shape in [(), (1,), (1, 1)]:
         graph = [["leaf", np_rng.standard_normal(shape)], ["prod", [0, 0]]]
-        for seed in [None, 2.5, np.array(2.5), np.array([[2.5]])]:
+        for seed in [None, 2.5, np.array(2.5), np.array([[2.5]]), 2]:
             P.expect_grads(student, graph, 1, seed, [0, 1],
                            f"backward(y, {seed!r}) for a root of shape {shape}",
                            "for a single-entry root, grad may be None (1.0) or any single-entry number or array, "
@@ -667,13 +726,23 @@ def test_backward_deep_chain(student, np_rng):
 
 @graded("5.19", points=0.5)
 def test_backward_rejects_cycles_and_non_nodes(student, np_rng):
-    """backward raises ValueError on a graph with a cycle and for a root that is not a Node"""
-    student.raises("ValueError", "backward", np_rng.standard_normal(3))
+    """backward raises ValueError on a graph with a cycle, for a root that is not a Node, and for a vjp that returns
+    the wrong number of gradients or one of the wrong shape"""
+    _raises_naming(student, ("root",), "backward", np_rng.standard_normal(3))
     graph = [["leaf", np_rng.standard_normal(2)], ["lin", [0, 0], [1.0, 1.0]], ["lin", [1], [1.0]]]
     got = student.probe("graph_backward", graph, 2, [np_rng.standard_normal(2)], [0], wired=True,
                         extra_parents=[[1, 2, 1]], expect_error=True, uses=WIRED)
     _expect_error(got, "backward on a graph with a cycle", "topological_sort raises ValueError for a cycle; let it "
                   "propagate.")
+    for mode, problem in [("count", "one gradient for its two parents"),
+                          ("shape", "a (3,) gradient for a (2, 3) parent")]:
+        graph = [["leaf", np_rng.standard_normal((2, 3))], ["leaf", np_rng.standard_normal((2, 3))],
+                 ["bad", [0, 1], mode], ["lin", [2], [1.0]]]
+        got = student.probe("graph_backward", graph, 3, [np_rng.standard_normal((2, 3))], [0], wired=True,
+                            expect_error=True, uses=WIRED)
+        _expect_error(got, f"backward through a node whose vjp returns {problem}",
+                      "check what each vjp returns: one gradient per parent (len), each of its parent's shape; "
+                      "raise ValueError otherwise (zip would silently drop one, and + would broadcast).")
 
 
 @graded("5.20", points=0.5)

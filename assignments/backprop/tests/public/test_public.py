@@ -58,7 +58,7 @@ def torch_nodes(graph: list[Any], wired: bool = False) -> list[torch.Tensor]:
         elif op in ("sum", "mean"):
             t = _reduce(torch.sum if op == "sum" else torch.mean, out[entry[1]], entry[2], entry[3])
         elif op == "reshape":
-            t = out[entry[1]].reshape(tuple(entry[2]))
+            t = out[entry[1]].reshape(entry[2] if isinstance(entry[2], int) else tuple(entry[2]))
         elif op == "transpose":
             x = out[entry[1]]
             t = x.permute(tuple(reversed(range(x.dim()))) if entry[2] is None else tuple(entry[2]))

@@ -4,10 +4,12 @@ Every test runs the student's optimizer in the worker (probe ``trajectory``) on 
 parameters and gradients drawn from the grader's seed, and compares the parameters after
 every step with ``torch.optim`` (``foreach=False``) run here on the same data. Expected values
 are never shown in feedback. Per task: optimizer 6.75, SGD 19.75, Adam 22, AdamW 11.5.
+Which test checks which rule of the handout: handout_rules.md, beside this file.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -26,6 +28,8 @@ MOMENTUM = ("PyTorch's buffer is b = momentum * b + (1 - dampening) * g (b = g a
 BIAS = ("keep m and v as the raw running averages; divide by 1 - beta ** t only in a temporary "
         "(never store the corrected moments back), with t counted per parameter.")
 EPS = "eps goes outside the square root and after the bias correction: sqrt(v / (1 - beta2 ** t)) + eps."
+BUFFER_COPY = ("create the momentum buffer as a copy of the first gradient (torch.clone(g)), not as the gradient "
+               "tensor itself: the caller still owns that tensor, and the buffer is updated in place later.")
 
 
 def _by_optimizer(*names: str) -> list[Any]:
@@ -64,6 +68,15 @@ def _torch_run(name: str, params, grads, hyper, skip=None, schedule=None) -> lis
     return [torch.stack(o) for o in out]
 
 
+def _raises_naming(student, argument: str, fn: str, *args: Any, **kwargs: Any) -> None:
+    """``fn`` raises ValueError, with a message that names ``argument`` (the handout's rule)."""
+    error = student.raises("ValueError", fn, *args, **kwargs)
+    if not re.search(rf"\b{re.escape(argument)}", error.message, re.IGNORECASE):
+        fail(f"{student.signature(fn, args, kwargs)}", f"raised ValueError({error.message!r}), a message that does "
+             f"not name the argument", f"name the offending argument in the message, e.g. "
+             f"ValueError(f\"{argument} must be ..., got ...\").")
+
+
 def _describe(p: torch.Tensor) -> str:
     return f"{'x'.join(map(str, p.shape)) or '0-d'} {str(p.dtype).removeprefix('torch.')}"
 
@@ -84,6 +97,9 @@ def _run(student, name: str, params, grads, hyper, what: str, hint: str, skip=No
     ):
         if got.get(key) != -1:
             fail(what, f"{problem} at step {got.get(key)}", fix)
+    if got.get("old_grad_modified_at", -1) != -1:
+        fail(what, f"the .grad given at step {got.get('old_grad_modified_at')} was modified by a later step()",
+             BUFFER_COPY)
     expected = _torch_run(name, params, grads, hyper, skip, schedule)
     for i, (traj, exp) in enumerate(zip(got["trajectory"], expected)):
         expect_close(traj, exp, what=f"{what}: parameter {i} ({_describe(params[i])}) after each step "
@@ -93,7 +109,7 @@ def _run(student, name: str, params, grads, hyper, what: str, hint: str, skip=No
 
 # ======================================================================== Task 1: optimizer (6.75)
 
-@graded("1.10", points=1.5)
+@graded("1.10", points=1.125)
 @pytest.mark.parametrize("name", ["SGD", "Adam"])
 def test_params_from_generator(student, rng, name):
     """params given as a one-shot iterator (like model.parameters()) are kept as a list"""
@@ -119,7 +135,34 @@ def test_bad_params_rejected(student, name, case):
     """every optimizer raises ValueError for params empty, holding a non-tensor, not iterable, or one tensor"""
     params = {"empty": [], "non_tensor": [torch.zeros(2), [1.0, 2.0]], "not_iterable": 5,
               "single_tensor": torch.zeros(2)}[case]
-    student.raises("ValueError", name, params, **DEFAULTS[name])
+    _raises_naming(student, "params", name, params, **DEFAULTS[name])
+
+
+@graded("1.13", points=0.25)
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
+def test_params_list_and_state_per_parameter(student, rng, name):
+    """params (a tuple) kept as a list; self.state maps each parameter that has stepped, and only those, to a dict"""
+    params = [torch.randn(s, generator=rng, dtype=F64) for s in [(2, 3), (4,), ()]]
+    hyper = {**DEFAULTS[name], "momentum": 0.9} if name == "SGD" else DEFAULTS[name]
+    got = student.probe("state_layout", name, params, hyper, uses=(name,))
+    what = f"{name}(<tuple of 3 tensors>, ...)"
+    if not got["same_tensors"]:
+        fail(f"{what}: self.params", f"is a {got['params_type']}, not a list of the given tensors in their order",
+             "any iterable is accepted (a tuple too): store self.params = list(params).")
+    hint = ("create self.state = {} in the constructor and add a parameter's entry, self.state[p] = {...}, at its "
+            "first step (a parameter whose .grad is None has not stepped yet); key it by the tensor itself.")
+    for t, (state, stepped) in enumerate(zip(got["state"], [[], [0, 2], [0, 1, 2]])):
+        when = "right after construction" if t == 0 else f"after step {t - 1} (parameter 1's .grad was None at step 0)"
+        if state["type"] != "dict":
+            fail(f"{what}: self.state {when}", f"is a {state['type']}, not a dict", hint)
+        if sorted(state["keys"]) != stepped:
+            unknown = sum(k == -1 for k in state["keys"])
+            problem = (f"has {unknown} key(s) that are not parameter tensors" if unknown else
+                       f"has entries for parameters {sorted(state['keys'])}, but the parameters that have taken a "
+                       f"step are {stepped}")
+            fail(f"{what}: self.state {when}", problem, hint)
+        if not state["values_are_dicts"]:
+            fail(f"{what}: self.state {when}", "maps a parameter to something that is not a dict", hint)
 
 
 # ================================================================ Task 2: SGD (16.5, and 3.25 in the shared tests)
@@ -190,11 +233,12 @@ def test_sgd_lr_change(student, rng, extra):
 
 @graded("2.16", points=1)
 def test_sgd_hyperparameter_change(student, rng):
-    """momentum, dampening and weight_decay changed between steps apply from the next step"""
+    """momentum, dampening, weight_decay and nesterov changed between steps apply from the next step"""
     params, grads = _data(rng)
-    schedule = {"50": {"momentum": 0.5, "weight_decay": 0.2}, "120": {"dampening": 0.3, "weight_decay": 0.0}}
+    schedule = {"50": {"momentum": 0.5, "weight_decay": 0.2, "nesterov": True},
+                "120": {"dampening": 0.3, "weight_decay": 0.0, "nesterov": False}}
     _run(student, "SGD", params, grads, {"lr": 0.02, "momentum": 0.9}, schedule=schedule,
-         what="SGD(lr=0.02, momentum=0.9) with momentum, dampening and weight_decay changed mid-run",
+         what="SGD(lr=0.02, momentum=0.9) with momentum, dampening, weight_decay and nesterov changed mid-run",
          hint="read every hyperparameter from self at each step; keep the momentum buffer when they change.")
 
 
@@ -226,7 +270,7 @@ SGD_VALUE_ERRORS_CASES = ["lr", "momentum", "weight_decay", "nesterov_without_mo
                           "nesterov_with_dampening"]
 
 
-@graded("2.19", points=0.25)
+@graded("2.19", points=0.2)
 @pytest.mark.parametrize("case", SGD_VALUE_ERRORS_CASES)
 def test_sgd_value_errors(student, case):
     """SGD raises ValueError for a negative lr, momentum or weight_decay, and for Nesterov without momentum"""
@@ -237,7 +281,7 @@ def test_sgd_value_errors(student, case):
         "nesterov_without_momentum": {"lr": 0.1, "nesterov": True},
         "nesterov_with_dampening": {"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "nesterov": True},
     }[case]
-    student.raises("ValueError", "SGD", [torch.zeros(3)], **hyper)
+    _raises_naming(student, "nesterov" if case.startswith("nesterov") else case, "SGD", [torch.zeros(3)], **hyper)
 
 
 # ================================================================ Task 3: Adam (18.75, and 3.25 in the shared tests)
@@ -315,19 +359,19 @@ def test_adam_betas(student, rng):
 
 @graded("3.17", points=1)
 def test_adam_hyperparameter_change(student, rng):
-    """eps and weight_decay changed between steps apply from the next step"""
+    """eps, weight_decay and amsgrad changed between steps apply from the next step"""
     params, grads = _data(rng, grad_scale=1e-5)
-    schedule = {"70": {"eps": 1e-4, "weight_decay": 0.1}, "140": {"eps": 1e-8, "weight_decay": 0.0}}
-    _run(student, "Adam", params, grads, {"lr": 0.01}, schedule=schedule,
-         what="Adam(lr=0.01) on gradients of size 1e-5 with eps and weight_decay changed mid-run",
-         hint="read self.eps and self.weight_decay at every step.")
+    schedule = {"70": {"eps": 1e-4, "weight_decay": 0.1}, "140": {"eps": 1e-8, "weight_decay": 0.0, "amsgrad": False}}
+    _run(student, "Adam", params, grads, {"lr": 0.01, "amsgrad": True}, schedule=schedule,
+         what="Adam(lr=0.01, amsgrad=True) on gradients of size 1e-5 with eps, weight_decay and amsgrad changed "
+              "mid-run", hint="read self.eps, self.weight_decay and self.amsgrad at every step.")
 
 
 ADAM_VALUE_ERRORS_CASES = ["lr", "eps", "weight_decay", "beta1_one", "beta1_negative", "beta2_one",
                            "beta2_above_one", "betas_three"]
 
 
-@graded("3.18", points=0.21875)
+@graded("3.18", points=0.1875)
 @pytest.mark.parametrize("case", ADAM_VALUE_ERRORS_CASES)
 def test_adam_value_errors(student, case):
     """Adam raises ValueError for a negative lr, eps or weight_decay, and betas outside [0, 1)"""
@@ -341,7 +385,7 @@ def test_adam_value_errors(student, case):
         "beta2_above_one": {"betas": (0.9, 1.5)},
         "betas_three": {"betas": (0.9, 0.999, 0.5)},
     }[case]
-    student.raises("ValueError", "Adam", [torch.zeros(3)], **hyper)
+    _raises_naming(student, "beta" if "beta" in case else case, "Adam", [torch.zeros(3)], **hyper)
 
 
 # ================================================================ Task 4: AdamW (8.75, and 2.75 in the shared tests)
@@ -366,13 +410,14 @@ def test_adamw_default_weight_decay(student, rng):
 
 @graded("4.12", points=1.25)
 def test_adamw_lr_change(student, rng):
-    """AdamW's decay uses the current learning rate: p *= 1 - lr * weight_decay with the new lr"""
+    """AdamW's decay uses the current learning rate and weight_decay: p *= 1 - lr * weight_decay with the new values"""
     params, grads = _data(rng)
-    schedule = {"50": {"lr": 0.1}, "120": {"lr": 0.005}}
+    schedule = {"50": {"lr": 0.1}, "120": {"lr": 0.005, "weight_decay": 0.5}}
     _run(student, "AdamW", params, grads, {"lr": 0.02, "weight_decay": 0.2}, schedule=schedule,
-         what="AdamW(lr=0.02, weight_decay=0.2) with lr changed to 0.1 before step 50 and 0.005 before step 120",
-         hint="the decoupled decay is p *= 1 - lr * weight_decay with the lr of this step (the decay is scaled by "
-              "the learning rate in PyTorch).")
+         what="AdamW(lr=0.02, weight_decay=0.2) with lr changed to 0.1 before step 50, and lr to 0.005 and "
+              "weight_decay to 0.5 before step 120",
+         hint="the decoupled decay is p *= 1 - lr * weight_decay with this step's self.lr and self.weight_decay "
+              "(the decay is scaled by the learning rate in PyTorch).")
 
 
 @graded("4.13", points=1)
@@ -406,13 +451,13 @@ def test_adamw_grad_none_skipped(student, rng):
          hint="a parameter without a gradient is not decayed either in PyTorch's AdamW.")
 
 
-@graded("4.16", points=0.25)
+@graded("4.16", points=0.1875)
 @pytest.mark.parametrize("case", ["lr", "eps", "weight_decay", "betas"])
 def test_adamw_value_errors(student, case):
     """AdamW raises ValueError for a negative lr, eps or weight_decay, and betas outside [0, 1)"""
     hyper = {"lr": {"lr": -0.1}, "eps": {"eps": -1.0}, "weight_decay": {"weight_decay": -0.01},
              "betas": {"betas": (0.9, 1.0)}}[case]
-    student.raises("ValueError", "AdamW", [torch.zeros(3)], **hyper)
+    _raises_naming(student, "beta" if case == "betas" else case, "AdamW", [torch.zeros(3)], **hyper)
 
 
 # ======================================================================== every optimizer (shared conventions)
@@ -475,3 +520,22 @@ def test_float16(student, rng, name, hyper):
     params, grads = _data(rng, torch.float16, shapes=[(4, 5), (6,)], steps=10)
     _run(student, name, params, grads, hyper, what=f"{name}({hyper}) on float16 parameters for 10 steps",
          hint="create the state with torch.zeros_like(p) so it has the parameter's dtype.")
+
+
+BOUNDARY_CASES = [
+    pytest.param("SGD", [{"lr": 0.0, "momentum": 0.9}], marks=TASK["SGD"], id="SGD"),
+    pytest.param("Adam", [{"lr": 0.0}, {"lr": 0.01, "betas": (0.0, 0.0), "eps": 0.0}], marks=TASK["Adam"], id="Adam"),
+    pytest.param("AdamW", [{"lr": 0.0, "weight_decay": 0.0}, {"lr": 0.01, "betas": (0.0, 0.0), "eps": 0.0}],
+                 marks=TASK["AdamW"], id="AdamW"),
+]
+
+
+@graded("5.15", points=0.25, task=PER_CASE)
+@pytest.mark.parametrize("name,hypers", BOUNDARY_CASES)
+def test_boundary_values_accepted(student, rng, name, hypers):
+    """only negative values are errors: lr = 0, eps = 0, weight_decay = 0 and betas of 0 are accepted"""
+    params, grads = _data(rng, steps=10)
+    for hyper in hypers:
+        _run(student, name, params, grads, hyper, what=f"{name}({hyper}) for 10 steps",
+             hint="only a negative lr, eps, momentum or weight_decay, or a beta outside [0, 1), is an error: "
+                  "compare with < 0 (not <= 0), and allow beta == 0.")
