@@ -10,6 +10,8 @@ Per task: scaled_dot_product_attention 23, sdpa_backward 20, multi_head_attentio
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -93,6 +95,22 @@ def _reference(q, k, v, grad_output=None, attn_mask=None, is_causal=False, scale
         if grad_output is not None:
             grads = tuple(g.to(dtype) for g in torch.autograd.grad(out, leaves, grad_output.double()))
     return out.detach().to(dtype), grads
+
+
+MASK = ("attn_mask", "attn mask", "mask")
+CAUSAL_AND_MASK = (*MASK, "is_causal", "causal")
+GRAD_OUTPUT = ("grad_output", "grad output")
+HEADS = ("num_heads", "num heads")
+
+
+def _raises_naming(student, names: tuple[str, ...], fn: str, *args, **kwargs) -> None:
+    """``fn`` raises ValueError and its message names the offending argument (any of ``names``, as a word)."""
+    err = student.raises("ValueError", fn, *args, **kwargs)
+    if not any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", err.message, re.IGNORECASE)
+               for name in names):
+        fail(student.signature(fn, args, kwargs),
+             f"raised ValueError({err.message!r}), a message that does not name the offending argument",
+             f"say which argument is wrong, for example ValueError(\"{names[0]} must ...\").")
 
 
 def _check_sdpa(student, q, k, v, what, hint, **kwargs):
@@ -182,7 +200,7 @@ def test_sdpa_fully_masked_rows(student, rng, kind):
                 attn_mask=mask)
 
 
-@graded("1.16", points=2)
+@graded("1.16", points=1.5)
 def test_sdpa_large_scores(student, rng):
     """attention stays finite and exact for scores far beyond exp's overflow (float64 and float32)"""
     for dtype, offset in ((F64, 4000), (torch.float32, 150)):
@@ -193,13 +211,17 @@ def test_sdpa_large_scores(student, rng):
 
 @graded("1.17", points=1)
 def test_sdpa_custom_scale(student, rng):
-    """a given scale (also one larger than 1) replaces 1/sqrt(E), and applies with a mask too"""
+    """a given scale (also one larger than 1, 0.0 and an int) replaces 1/sqrt(E), and applies with a mask too"""
     q, k, v, _ = _qkvg(rng, (3,), 4, 6, 5, 2)
     _check_sdpa(student, q, k, v, "scaled_dot_product_attention(..., scale=1.7)",
                 "multiply q @ k^T by `scale` when it is given; 1/sqrt(E) only when it is None.", scale=1.7)
     mask = _randn(rng, 4, 6)
     _check_sdpa(student, q, k, v, "scaled_dot_product_attention(..., attn_mask=<float>, scale=0.05)",
                 "scale the scores, then add the float mask (the mask is not scaled).", attn_mask=mask, scale=0.05)
+    for scale in (0.0, 2):
+        _check_sdpa(student, q, k, v, f"scaled_dot_product_attention(..., scale={scale!r})",
+                    "any Python number is a scale, an int or 0.0 included: test `scale is None`, not `not scale` "
+                    "(0.0 is falsy), and do not require a float.", scale=scale)
 
 
 @graded("1.18", points=1)
@@ -215,14 +237,39 @@ def test_sdpa_leaves_inputs_alone(student, rng):
     _check_sdpa(student, *(t.detach() for t in leaves), what, NO_WRITES, attn_mask=mask)
 
 
-@graded("1.19", points=0.375)
-@pytest.mark.parametrize("case", ["k_features", "v_rows", "leading_dims", "mask_shape", "causal_and_mask", "q_list",
-                                  "k_integer", "v_1d"])
+@graded("1.20", points=0.25)
+@pytest.mark.parametrize("kind", ["none", "bool mask"])
+def test_sdpa_zero_features(student, rng, kind):
+    """q and k with E = 0 features: every score is 0, so each query averages the values it may attend to"""
+    q, k, v, _ = _qkvg(rng, (2, 3), 5, 7, 0, 4)
+    mask = None if kind == "none" else _bool_mask(rng, 5, 7)
+    _check_sdpa(student, q, k, v, f"scaled_dot_product_attention with E = 0 (q {tuple(q.shape)}, k {tuple(k.shape)}"
+                f"), attn_mask={kind}", "with E = 0 every score is 0 and the weights are uniform over the allowed "
+                "keys; the default scale 1/sqrt(E) must not divide by zero (any factor times 0 is 0).",
+                attn_mask=mask)
+
+
+SDPA_VALUE_ERRORS_CASES = ["k_features", "v_rows", "leading_dims", "mask_shape", "causal_and_mask", "q_list",
+                           "k_integer", "v_1d", "dtype_mismatch", "mask_integer", "scale_inf", "scale_string"]
+SDPA_CULPRITS = {"k_features": ("k", "q"), "v_rows": ("v", "k"), "leading_dims": ("q", "k", "v"), "mask_shape": MASK,
+                 "causal_and_mask": CAUSAL_AND_MASK, "q_list": ("q",), "k_integer": ("k",), "v_1d": ("v",),
+                 "dtype_mismatch": ("q", "k", "v"), "mask_integer": MASK, "scale_inf": ("scale",),
+                 "scale_string": ("scale",), "grad_output_shape": GRAD_OUTPUT, "grad_output_list": GRAD_OUTPUT,
+                 "grad_output_transposed": GRAD_OUTPUT, "q_1d": ("q",)}
+
+
+@graded("1.19", points=0.25)
+@pytest.mark.parametrize("case", SDPA_VALUE_ERRORS_CASES)
 def test_sdpa_value_errors(student, case):
-    """attention raises ValueError for mismatched sizes, a mask that does not broadcast, mask + is_causal, or a
-    q, k or v that is not a floating-point tensor of at least 2 dimensions"""
+    """attention raises ValueError naming the argument for mismatched sizes or dtypes, a mask that is not bool or
+    float or does not broadcast, mask + is_causal, a scale that is not a finite number, or a q, k or v that is not a
+    floating-point tensor of at least 2 dimensions"""
     q, k, v = torch.zeros(2, 3, 4), torch.zeros(2, 5, 4), torch.zeros(2, 5, 6)
     call = {
+        "dtype_mismatch": ((q, k.double(), v), {}),
+        "mask_integer": ((q, k, v), {"attn_mask": torch.ones(3, 5, dtype=torch.int64)}),
+        "scale_inf": ((q, k, v), {"scale": float("inf")}),
+        "scale_string": ((q, k, v), {"scale": "0.5"}),
         "k_features": ((q, torch.zeros(2, 5, 3), v), {}),
         "v_rows": ((q, k, torch.zeros(2, 4, 6)), {}),
         "leading_dims": ((q, torch.zeros(3, 5, 4), torch.zeros(3, 5, 6)), {}),
@@ -232,7 +279,7 @@ def test_sdpa_value_errors(student, case):
         "k_integer": ((q, k.long(), v), {}),
         "v_1d": ((q, k, torch.zeros(6)), {}),
     }[case]
-    student.raises("ValueError", "scaled_dot_product_attention", *call[0], **call[1])
+    _raises_naming(student, SDPA_CULPRITS[case], "scaled_dot_product_attention", *call[0], **call[1])
 
 
 # ======================================================================== sdpa_backward (20)
@@ -298,13 +345,17 @@ def test_backward_large_scores(student, rng):
 
 @graded("2.16", points=1)
 def test_backward_custom_scale(student, rng):
-    """sdpa_backward with scale=1.3 matches autograd (the scale enters dq and dk)"""
+    """sdpa_backward with scale=1.3, 0.0 and an int matches autograd (the scale enters dq and dk)"""
     q, k, v, g = _qkvg(rng, (2,), 4, 5, 3, 3)
     _check_grads(student, q, k, v, g, "sdpa_backward(..., scale=1.3)",
                  "scores = scale * q k^T, so dq and dk both carry the factor `scale`.", scale=1.3)
+    for scale in (0.0, 2):
+        _check_grads(student, q, k, v, g, f"sdpa_backward(..., scale={scale!r})",
+                     "any Python number is a scale, an int or 0.0 included: test `scale is None`, not `not scale`.",
+                     scale=scale)
 
 
-@graded("2.17", points=2)
+@graded("2.17", points=1.5)
 def test_backward_dtypes(student, rng):
     """sdpa_backward returns each input's dtype for float16 and float32"""
     for dtype in (torch.float16, torch.float32):
@@ -315,29 +366,55 @@ def test_backward_dtypes(student, rng):
 
 @graded("2.18", points=1)
 def test_backward_leaves_inputs_alone(student, rng):
-    """sdpa_backward does not modify its inputs and returns no autograd history"""
+    """sdpa_backward does not modify its inputs (the mask included) and returns no autograd history"""
     q, k, v, g = _qkvg(rng, (2,), 4, 3, 5, 2, dtype=torch.float32, std=2.0)
+    mask = _randn(rng, 2, 4, 3, dtype=torch.float32)
     leaves = [t.requires_grad_(True) for t in (q, k, v)]
-    what = "sdpa_backward(q, k, v, grad_output) on inputs with requires_grad=True"
-    value, after = student.call_with_args("sdpa_backward", *leaves, g)
-    expect_unchanged([t.detach() for t in leaves] + [g], after, what=what)
+    what = "sdpa_backward(q, k, v, grad_output, attn_mask=<float>) on inputs with requires_grad=True"
+    value, after = student.call_with_args("sdpa_backward", *leaves, g, mask)
+    expect_unchanged([t.detach() for t in leaves] + [g, mask], after, what=what)
     for part in value if type(value) in (tuple, list) else [value]:
         expect_no_history(part, what=what)
-    _check_grads(student, *(t.detach() for t in leaves), g, what, NO_WRITES)
+    _check_grads(student, *(t.detach() for t in leaves), g, what, NO_WRITES + " mask.to(dtype) of the mask's own "
+                 "dtype is the caller's tensor: add it out of place.", attn_mask=mask)
 
 
-@graded("2.19", points=0.5)
-@pytest.mark.parametrize("case", ["grad_output_shape", "k_features", "mask_shape", "causal_and_mask"])
+@graded("2.20", points=0.5)
+def test_backward_zero_features(student, rng):
+    """sdpa_backward with E = 0 features: dq and dk are empty, dv follows the uniform weights"""
+    q, k, v, g = _qkvg(rng, (2, 2), 5, 6, 0, 3)
+    _check_grads(student, q, k, v, g, f"sdpa_backward with E = 0 (q {tuple(q.shape)}, k {tuple(k.shape)})",
+                 "with E = 0 every score is 0 and P is uniform; the default scale 1/sqrt(E) must not divide by zero "
+                 "(any factor times 0 is 0).")
+
+
+@graded("2.19", points=0.125)
+@pytest.mark.parametrize("case", ["grad_output_shape", "grad_output_transposed", "grad_output_list", "k_features",
+                                  "v_rows", "leading_dims", "q_list", "q_1d", "k_integer", "v_1d", "dtype_mismatch",
+                                  "mask_shape", "mask_integer", "causal_and_mask", "scale_inf", "scale_string"])
 def test_backward_value_errors(student, case):
-    """sdpa_backward raises ValueError for a mis-shaped grad_output and the forward's errors"""
+    """sdpa_backward raises ValueError naming the argument for a grad_output that is not a tensor of the output's
+    shape and for every error of the forward"""
     q, k, v, g = torch.zeros(2, 3, 4), torch.zeros(2, 5, 4), torch.zeros(2, 5, 6), torch.zeros(2, 3, 6)
     call = {
         "grad_output_shape": ((q, k, v, torch.zeros(2, 3, 4)), {}),
+        "grad_output_transposed": ((q, k, v, torch.zeros(2, 6, 3)), {}),
+        "grad_output_list": ((q, k, v, [[[0.0] * 6] * 3] * 2), {}),
+        "v_rows": ((q, k, torch.zeros(2, 4, 6), g), {}),
+        "leading_dims": ((q, torch.zeros(3, 5, 4), torch.zeros(3, 5, 6), g), {}),
+        "q_list": (([[0.0] * 4] * 3, k, v, g), {}),
+        "q_1d": ((torch.zeros(4), k, v, g), {}),
+        "k_integer": ((q, k.long(), v, g), {}),
+        "v_1d": ((q, k, torch.zeros(6), g), {}),
+        "dtype_mismatch": ((q, k, v.double(), g), {}),
+        "mask_integer": ((q, k, v, g), {"attn_mask": torch.zeros(3, 5, dtype=torch.int32)}),
+        "scale_inf": ((q, k, v, g), {"scale": float("nan")}),
+        "scale_string": ((q, k, v, g), {"scale": "1"}),
         "k_features": ((q, torch.zeros(2, 5, 2), v, g), {}),
         "mask_shape": ((q, k, v, g), {"attn_mask": torch.zeros(2, 3, 3)}),
         "causal_and_mask": ((q, k, v, g), {"attn_mask": torch.zeros(3, 5), "is_causal": True}),
     }[case]
-    student.raises("ValueError", "sdpa_backward", *call[0], **call[1])
+    _raises_naming(student, SDPA_CULPRITS[case], "sdpa_backward", *call[0], **call[1])
 
 
 # ======================================================================== multi_head_attention (17)
@@ -402,22 +479,32 @@ def test_mha_matches_torch_module(student, rng):
 
 @graded("3.12", points=2)
 def test_mha_bool_mask(student, rng):
-    """multi_head_attention with an asymmetric bool (L, S) mask shared by every batch entry and head"""
+    """multi_head_attention with an asymmetric bool (L, S) mask shared by every batch entry and head, and with a
+    (N, 1, 1, S) mask that broadcasts"""
     x, weights, biases = _mha_inputs(rng, 2, 6, 4, 8, bias=(True, False, True, False))
     mask = _bool_mask(rng, 6, 4)
     _check_mha(student, 4, x, weights, biases, "multi_head_attention with a bool (L, S) attn_mask",
                "pass the mask to every head's attention; True = may attend.", attn_mask=mask)
+    padding = _bool_mask(rng, 2, 1, 1, 4)
+    _check_mha(student, 4, x, weights, biases, "multi_head_attention with a bool (N, 1, 1, S) key-padding attn_mask",
+               "any mask that broadcasts to (N, num_heads, L, S) is accepted: let it broadcast, do not require "
+               "(L, S) or (N, num_heads, L, S) exactly.", attn_mask=padding)
 
 
 @graded("3.13", points=2)
 def test_mha_per_head_mask(student, rng):
-    """multi_head_attention with a different float mask per batch entry and head, shape (N, H, L, S)"""
+    """multi_head_attention with a different float mask per batch entry and head, shape (N, H, L, S), also with a
+    fully masked query in one head"""
     n, length, s, d, h = 2, 4, 5, 12, 3
     x, weights, biases = _mha_inputs(rng, n, length, s, d)
     mask = _randn(rng, n, h, length, s, std=3.0).masked_fill(~_bool_mask(rng, n, h, length, s), float("-inf"))
     _check_mha(student, h, x, weights, biases, "multi_head_attention with a float (N, num_heads, L, S) attn_mask",
                "head i of the mask must meet head i of the split: split as (N, rows, H, D/H), then transpose(1, 2).",
                attn_mask=mask)
+    mask[1, 2, 0] = float("-inf")  # one query with no allowed key, in one head only
+    _check_mha(student, h, x, weights, biases, "multi_head_attention with a float (N, num_heads, L, S) attn_mask "
+               "that leaves one query of one head no key", "a query with no allowed key gets zeros from that head "
+               "(as in scaled_dot_product_attention), not NaN.", attn_mask=mask)
 
 
 @graded("3.14", points=2)
@@ -430,17 +517,22 @@ def test_mha_causal(student, rng):
 
 @graded("3.15", points=2)
 def test_mha_float32_leaves_inputs_alone(student, rng):
-    """multi_head_attention in float32 keeps the dtype, leaves its inputs unchanged, records no history"""
+    """multi_head_attention in float32 keeps the dtype, leaves its inputs (the mask included) unchanged, records no
+    history; in float16 it returns float16"""
     x, weights, biases = _mha_inputs(rng, 2, 3, 5, 8, dtype=torch.float32)
-    args = [*x, 2, *weights, *biases]
+    mask = _randn(rng, 2, 2, 3, 5, dtype=torch.float32)
+    args = [*x, 2, *weights, *biases, mask]
     for t in x + weights:
         t.requires_grad_(True)
-    what = "multi_head_attention on float32 inputs with requires_grad=True"
+    what = "multi_head_attention(..., attn_mask=<float (N, num_heads, L, S)>) on float32 inputs with requires_grad=True"
     value, after = student.call_with_args("multi_head_attention", *args)
     expect_unchanged([a.detach() if isinstance(a, torch.Tensor) else a for a in args], after, what=what)
     expect_no_history(value, what=what)
     plain = [t.detach() for t in x], [w.detach() for w in weights]
-    _check_mha(student, 2, plain[0], plain[1], biases, what, NO_WRITES)
+    _check_mha(student, 2, plain[0], plain[1], biases, what, NO_WRITES, attn_mask=mask)
+    x, weights, biases = _mha_inputs(rng, 2, 3, 5, 8, dtype=torch.float16)
+    _check_mha(student, 2, x, weights, biases, "multi_head_attention on float16 inputs",
+               "return query's dtype: compute float16 in float32, then cast the result back to float16.")
 
 
 @graded("3.16", points=0.5)
@@ -451,15 +543,20 @@ def test_mha_some_biases(student, rng):
                "each bias is optional on its own; None means no bias for that projection.")
 
 
-MHA_VALUE_ERRORS_CASES = ["heads_do_not_divide", "key_features", "value_length", "weight_shape",
-                          "bias_shape", "mask_shape", "causal_and_mask", "heads_negative", "weight_list",
-                          "mask_list"]
+MHA_VALUE_ERRORS_CASES = ["heads_do_not_divide", "key_features", "key_batch", "value_length", "weight_shape",
+                          "bias_shape", "mask_shape", "causal_and_mask", "heads_negative", "heads_zero",
+                          "weight_list", "mask_list", "query_2d", "value_integer"]
+MHA_CULPRITS = {"heads_do_not_divide": HEADS, "key_features": ("key", "query"), "key_batch": ("key", "query"),
+                "value_length": ("value", "key"), "weight_shape": ("w_o",), "bias_shape": ("b_k",),
+                "mask_shape": MASK, "causal_and_mask": CAUSAL_AND_MASK, "heads_negative": HEADS, "heads_zero": HEADS,
+                "weight_list": ("w_o",), "mask_list": MASK, "query_2d": ("query",), "value_integer": ("value",)}
 
 
-@graded("3.17", points=0.35)
+@graded("3.17", points=0.25)
 @pytest.mark.parametrize("case", MHA_VALUE_ERRORS_CASES)
 def test_mha_value_errors(student, case):
-    """multi_head_attention raises ValueError for each malformed input"""
+    """multi_head_attention raises ValueError, with a message naming the offending argument, for each malformed
+    input"""
     d = 6
     query, key, value = torch.zeros(2, 3, d), torch.zeros(2, 4, d), torch.zeros(2, 4, d)
     w, b = torch.zeros(d, d), torch.zeros(d)
@@ -475,7 +572,11 @@ def test_mha_value_errors(student, case):
         "heads_negative": {"num_heads": -2},
         "weight_list": {"w_o": [[0.0] * d] * d},
         "mask_list": {"attn_mask": [[True] * 4] * 3},
+        "key_batch": {"key": torch.zeros(3, 4, d), "value": torch.zeros(3, 4, d)},
+        "heads_zero": {"num_heads": 0},
+        "query_2d": {"query": torch.zeros(3, d)},
+        "value_integer": {"value": torch.zeros(2, 4, d, dtype=torch.int64)},
     }[case]
     kwargs = dict(base, **change)
     args = [kwargs.pop(name) for name in ("query", "key", "value", "num_heads", "w_q", "w_k", "w_v", "w_o")]
-    student.raises("ValueError", "multi_head_attention", *args, **kwargs)
+    _raises_naming(student, MHA_CULPRITS[case], "multi_head_attention", *args, **kwargs)

@@ -7,11 +7,13 @@ Per task: softmax 10, log_softmax 10, nll_loss 10, cross_entropy 13, cross_entro
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.testing import expect_close, expect_no_history, expect_unchanged, graded
+from autograder.testing import expect_close, expect_no_history, expect_unchanged, fail, graded
 
 DTYPES = [torch.float16, torch.float32, torch.float64]
 REDUCTIONS = ["mean", "sum", "none"]
@@ -43,6 +45,40 @@ def _ce_grad(x: torch.Tensor, t: torch.Tensor, grad_output=None, **kwargs) -> to
     return xd.grad.to(x.dtype)
 
 
+def _raises_naming(student, names: tuple[str, ...], fn: str, *args, **kwargs) -> None:
+    """``fn`` raises ValueError and its message names the offending argument (any of ``names``, as a word)."""
+    err = student.raises("ValueError", fn, *args, **kwargs)
+    if not any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", err.message, re.IGNORECASE)
+               for name in names):
+        fail(student.signature(fn, args, kwargs),
+             f"raised ValueError({err.message!r}), a message that does not name the offending argument",
+             f"say which argument is wrong, for example ValueError(\"{names[0]} must ...\").")
+
+
+TARGETS = ("targets", "target")
+SMOOTHING = ("label_smoothing", "label smoothing")
+GRAD_OUTPUT = ("grad_output", "grad output")
+
+
+def _culprit(case: str) -> tuple[str, ...]:
+    """The argument a value-error case is about, by the case's name (targets also as 'target')."""
+    for prefix, names in (("smoothing", SMOOTHING), ("logits", ("logits",)), ("log_probs", ("log_probs",)),
+                          ("unknown_reduction", ("reduction",)),
+                          ("grad_output", GRAD_OUTPUT)):
+        if case.startswith(prefix):
+            return names
+    return TARGETS
+
+
+def _nonfinite_rows(x: torch.Tensor) -> torch.Tensor:
+    """x with row 0 holding a +inf logit, row 1 a NaN logit and row 2 only -inf (each row NaN in PyTorch)."""
+    x = x.clone()
+    x[0, 1] = float("inf")
+    x[1, 2] = float("nan")
+    x[2] = float("-inf")
+    return x
+
+
 def _with_neg_inf(rng: torch.Generator, shape: tuple[int, ...]) -> torch.Tensor:
     """Logits with about a third of the entries -inf, but at least one finite entry per row."""
     x = torch.randn(shape, generator=rng, dtype=torch.float64) * 4
@@ -53,7 +89,7 @@ def _with_neg_inf(rng: torch.Generator, shape: tuple[int, ...]) -> torch.Tensor:
 
 # ======================================================================== softmax (10)
 
-@graded("1.10", points=0.8)
+@graded("1.10", points=0.6)
 @pytest.mark.parametrize("shape,dim", [((), 0), ((7,), 0), ((3, 4, 5), 0), ((3, 4, 5), 1), ((2, 3, 4, 5), -2)])
 def test_softmax_any_dim(student, rng, shape, dim):
     """softmax along any dimension of tensors of several ranks, 0-d included; a dim just out of range: ValueError"""
@@ -63,7 +99,7 @@ def test_softmax_any_dim(student, rng, shape, dim):
                  hint="normalize over exactly the dimension given (negative dims count from the end).")
     ndim = max(x.dim(), 1)
     for bad in (-ndim - 1, ndim):  # just outside the range PyTorch accepts
-        student.raises("ValueError", "softmax", x, dim=bad)
+        _raises_naming(student, ("dim",), "softmax", x, dim=bad)
 
 
 @graded("1.11", points=2)
@@ -84,6 +120,11 @@ def test_softmax_neg_inf_entries(student, rng):
     x[2] = float("-inf")
     expect_close(student.call("softmax", x), torch.softmax(x, -1), what="softmax(x) with an all -inf row",
                  hint="match torch.softmax: a row of only -inf has no defined distribution (NaN).")
+    x = _nonfinite_rows(x)
+    expect_close(student.call("softmax", x), torch.softmax(x, -1),
+                 what="softmax(x) with a +inf logit in one row and a NaN logit in another",
+                 hint="match torch.softmax: a +inf or NaN logit makes its whole row NaN; do not replace a "
+                      "non-finite row max by 0 or clamp the logits.")
 
 
 @graded("1.13", points=1)
@@ -107,18 +148,45 @@ def test_softmax_leaves_input_alone(student, rng):
     expect_close(student.call("softmax", x.detach()), torch.softmax(x.detach(), -1), what=what, hint=STABLE)
 
 
+@graded("1.15", points=0.2)
+@pytest.mark.parametrize("shape,dim", [((0, 4), -1), ((4, 0), -1), ((2, 0, 3), 1)], ids=["0x4", "4x0", "2x0x3"])
+def test_softmax_empty(student, shape, dim):
+    """softmax of a tensor with zero elements is an empty tensor of the same shape and dtype"""
+    x = torch.empty(shape, dtype=torch.float32)
+    expect_close(student.call("softmax", x, dim=dim), torch.softmax(x, dim),
+                 what=f"softmax(x, dim={dim}) on an empty {tuple(shape)} float32 input",
+                 hint="a tensor with zero elements is valid input: return an empty tensor of its shape "
+                      "(a max over a dimension of size 0 is an error, so handle this case first).")
+
+
+@graded("1.16", points=0.1)
+@pytest.mark.parametrize("case", ["logits_integer", "logits_bool", "logits_list", "dim_float"])
+def test_softmax_value_errors(student, case):
+    """softmax raises ValueError naming the argument for non-floating-point logits and a dim that is not an int"""
+    x = torch.zeros(3, 4)
+    args, kwargs, names = {
+        "logits_integer": ((x.long(),), {}, ("logits",)),
+        "logits_bool": ((x.bool(),), {}, ("logits",)),
+        "logits_list": (([[0.0] * 4] * 3,), {}, ("logits",)),
+        "dim_float": ((x,), {"dim": 1.0}, ("dim",)),
+    }[case]
+    _raises_naming(student, names, "softmax", *args, **kwargs)
+
+
 # ======================================================================== log_softmax (10)
 
-@graded("2.10", points=1)
-@pytest.mark.parametrize("shape,dim", [((9,), -1), ((4, 3, 5), 0), ((4, 3, 5), 1), ((2, 3, 4, 5), 2)])
+@graded("2.10", points=0.6)
+@pytest.mark.parametrize("shape,dim", [((), -1), ((9,), -1), ((4, 3, 5), 0), ((4, 3, 5), 1), ((2, 3, 4, 5), 2)])
 def test_log_softmax_any_dim(student, rng, shape, dim):
-    """log_softmax along any dimension of tensors of several ranks; a dim just outside the range raises ValueError"""
+    """log_softmax along any dimension of tensors of several ranks, 0-d included; a dim just outside the range
+    raises ValueError"""
     x = torch.randn(shape, generator=rng, dtype=torch.float64) * 3
     expect_close(student.call("log_softmax", x, dim=dim), torch.log_softmax(x, dim),
                  what=f"log_softmax(x, dim={dim}) on a {tuple(shape)} float64 input",
                  hint="reduce over exactly the dimension given (keepdim=True helps broadcasting).")
-    for bad in (-x.dim() - 1, x.dim()):  # just outside the range PyTorch accepts
-        student.raises("ValueError", "log_softmax", x, dim=bad)
+    ndim = max(x.dim(), 1)
+    for bad in (-ndim - 1, ndim):  # just outside the range PyTorch accepts (a 0-d tensor accepts -1 and 0)
+        _raises_naming(student, ("dim",), "log_softmax", x, dim=bad)
 
 
 @graded("2.11", points=2)
@@ -133,10 +201,16 @@ def test_log_softmax_extreme_logits(student, rng):
 
 @graded("2.12", points=2)
 def test_log_softmax_neg_inf_entries(student, rng):
-    """log_softmax keeps -inf logits at -inf and the other entries exact"""
+    """log_softmax keeps -inf logits at -inf and the other entries exact; an all -inf row, a +inf or a NaN logit
+    makes its row NaN, as in PyTorch"""
     x = _with_neg_inf(rng, (7, 6))
     expect_close(student.call("log_softmax", x), torch.log_softmax(x, -1), what="log_softmax(x) with some -inf logits",
                  hint="-inf - logsumexp stays -inf; the row max is finite as long as one entry is.")
+    x = _nonfinite_rows(x)
+    expect_close(student.call("log_softmax", x), torch.log_softmax(x, -1),
+                 what="log_softmax(x) with an all -inf row, a row with a +inf logit and a row with a NaN logit",
+                 hint="match torch.log_softmax: each of these rows is NaN; do not replace a non-finite row max "
+                      "by 0 or clamp the logits.")
 
 
 @graded("2.13", points=1)
@@ -164,42 +238,85 @@ def test_log_softmax_leaves_input_alone(student, rng):
                  hint=NO_WRITES)
 
 
+@graded("2.15", points=0.2)
+@pytest.mark.parametrize("shape,dim", [((0, 4), -1), ((4, 0), -1), ((2, 0, 3), 1)], ids=["0x4", "4x0", "2x0x3"])
+def test_log_softmax_empty(student, shape, dim):
+    """log_softmax of a tensor with zero elements is an empty tensor of the same shape and dtype"""
+    x = torch.empty(shape, dtype=torch.float32)
+    expect_close(student.call("log_softmax", x, dim=dim), torch.log_softmax(x, dim),
+                 what=f"log_softmax(x, dim={dim}) on an empty {tuple(shape)} float32 input",
+                 hint="a tensor with zero elements is valid input: return an empty tensor of its shape "
+                      "(a max over a dimension of size 0 is an error, so handle this case first).")
+
+
+@graded("2.16", points=0.1)
+@pytest.mark.parametrize("case", ["logits_integer", "logits_bool", "logits_list", "dim_float"])
+def test_log_softmax_value_errors(student, case):
+    """log_softmax raises ValueError naming the argument for non-floating-point logits and a dim that is not an int"""
+    x = torch.zeros(3, 4)
+    args, kwargs, names = {
+        "logits_integer": ((x.long(),), {}, ("logits",)),
+        "logits_bool": ((x.bool(),), {}, ("logits",)),
+        "logits_list": (([[0.0] * 4] * 3,), {}, ("logits",)),
+        "dim_float": ((x,), {"dim": 1.0}, ("dim",)),
+    }[case]
+    _raises_naming(student, names, "log_softmax", *args, **kwargs)
+
+
 # ======================================================================== nll_loss (10)
 
 @graded("3.10", points=1)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_nll_loss_reductions(student, rng, reduction):
-    """nll_loss matches F.nll_loss for each reduction (N != C)"""
+    """nll_loss matches F.nll_loss for each reduction (N != C), on log-probabilities taken as given"""
     x, t = _batch(rng, 11, 5)
     lp = torch.log_softmax(x, -1)
     expect_close(student.call("nll_loss", lp, t, reduction=reduction), F.nll_loss(lp, t, reduction=reduction),
                  what=f"nll_loss(<11x5 float64 log-probs>, targets, reduction={reduction!r})",
                  hint="index rows by position and columns by target; 'mean' divides by N, the number of rows.")
+    shifted = lp - 1.0  # rows sum to 1/e in probability: a log_softmax inside nll_loss would undo the shift
+    expect_close(student.call("nll_loss", shifted, t, reduction=reduction),
+                 F.nll_loss(shifted, t, reduction=reduction),
+                 what=f"nll_loss(<11x5 float64 log-probs, rows not summing to 1>, targets, reduction={reduction!r})",
+                 hint="nll_loss takes log_probs as given and returns -log_probs[n, targets[n]]: it does not apply "
+                      "log_softmax itself (F.nll_loss does not either).")
+
+
+TARGET_DTYPES = [torch.int32, torch.int16, torch.int8, torch.uint8]
+TARGET_DTYPES_HINT = ("targets of any integer dtype are class indices; convert them to int64 (targets.long()) "
+                      "before indexing, and reject only floating-point, complex and bool targets.")
 
 
 @graded("3.11", points=1)
 def test_nll_loss_dtypes(student, rng):
-    """nll_loss returns the input's dtype for float16 and float32"""
+    """nll_loss returns the input's dtype for float16 and float32, and accepts targets of every integer dtype"""
     for dtype in (torch.float16, torch.float32):
         x, t = _batch(rng, 6, 4)
         lp = torch.log_softmax(x, -1).to(dtype)
         expect_close(student.call("nll_loss", lp, t), F.nll_loss(lp.double(), t).to(dtype),
                      what=f"nll_loss on {_name(dtype)} log-probs", hint="keep the input's dtype.")
+    x, t = _batch(rng, 7, 4)
+    lp = torch.log_softmax(x, -1)
+    for dtype in TARGET_DTYPES:
+        expect_close(student.call("nll_loss", lp, t.to(dtype), reduction="none"), F.nll_loss(lp, t, reduction="none"),
+                     what=f"nll_loss(..., reduction='none') with {_name(dtype)} targets", hint=TARGET_DTYPES_HINT)
 
 
-NLL_LOSS_VALUE_ERRORS_CASES = ["log_probs_1d", "targets_2d", "targets_length", "target_negative",
-                               "target_equals_C", "unknown_reduction", "targets_list", "targets_bool",
-                               "targets_complex", "targets_float"]
+NLL_LOSS_VALUE_ERRORS_CASES = ["log_probs_1d", "log_probs_3d", "log_probs_integer", "targets_2d", "targets_length",
+                               "target_negative", "target_equals_C", "unknown_reduction", "targets_list",
+                               "targets_bool", "targets_complex", "targets_float"]
 
 
-@graded("3.12", points=0.3)
+@graded("3.12", points=0.25)
 @pytest.mark.parametrize("case", NLL_LOSS_VALUE_ERRORS_CASES)
 def test_nll_loss_value_errors(student, case):
-    """nll_loss raises ValueError for malformed inputs"""
+    """nll_loss raises ValueError, with a message naming the offending argument, for malformed inputs"""
     lp = torch.log_softmax(torch.zeros(3, 4), -1)
     t = torch.tensor([0, 1, 2])
     args = {
         "log_probs_1d": (lp[0], t[:1], "mean"),
+        "log_probs_3d": (lp.view(3, 2, 2), t, "mean"),
+        "log_probs_integer": (lp.long(), t, "mean"),
         "targets_2d": (lp, t.view(3, 1), "mean"),
         "targets_length": (lp, t[:2], "mean"),
         "target_negative": (lp, torch.tensor([0, -1, 2]), "mean"),
@@ -210,17 +327,20 @@ def test_nll_loss_value_errors(student, case):
         "targets_complex": (lp, t.to(torch.complex64), "mean"),
         "targets_float": (lp, t.double(), "mean"),
     }[case]
-    student.raises("ValueError", "nll_loss", args[0], args[1], reduction=args[2])
+    _raises_naming(student, _culprit(case), "nll_loss", args[0], args[1], reduction=args[2])
 
 
 @graded("3.13", points=1)
 def test_nll_loss_leaves_input_alone(student, rng):
-    """nll_loss does not modify its inputs"""
+    """nll_loss does not modify its inputs and returns no autograd history"""
     x, t = _batch(rng, 5, 7)
-    lp = torch.log_softmax(x, -1)
+    lp = torch.log_softmax(x, -1).requires_grad_(True)
+    what = "nll_loss(log_probs, targets, reduction='none') on log_probs with requires_grad=True"
     value, after = student.call_with_args("nll_loss", lp, t, reduction="none")
-    expect_unchanged([lp, t], after, what="nll_loss(log_probs, targets)")
-    expect_close(value, F.nll_loss(lp, t, reduction="none"), what="nll_loss(..., reduction='none')",
+    expect_unchanged([lp.detach(), t], after, what=what)
+    expect_no_history(value, what=what)
+    expect_close(student.call("nll_loss", lp.detach(), t, reduction="none"),
+                 F.nll_loss(lp.detach(), t, reduction="none"), what="nll_loss(..., reduction='none')",
                  hint="gather the target entries.")
 
 
@@ -261,7 +381,7 @@ def test_cross_entropy_matches_torch(student, rng, reduction, smoothing):
                  hint="smoothing spreads eps/C over all C classes (target included) and keeps 1 - eps on the target.")
 
 
-@graded("4.11", points=1.5)
+@graded("4.11", points=1)
 def test_cross_entropy_extreme_logits(student, rng):
     """cross_entropy is finite and exact for float32 logits up to 1e4, with label smoothing too"""
     x = ((torch.rand(8, 5, generator=rng, dtype=torch.float64) * 2 - 1) * 1e4).float()
@@ -271,6 +391,22 @@ def test_cross_entropy_extreme_logits(student, rng):
                      _ce(x, t, reduction="none", label_smoothing=smoothing),
                      what=f"cross_entropy(..., reduction='none', label_smoothing={smoothing}) with logits up to 1e4",
                      hint="build it on a stable log_softmax.")
+
+
+@graded("4.17", points=0.5)
+def test_cross_entropy_neg_inf_logits(student, rng):
+    """cross_entropy with -inf logits: with label smoothing a row holding one has loss +inf; without it, only a
+    -inf target logit does, as in PyTorch"""
+    x = _with_neg_inf(rng, (7, 5))
+    t = torch.randint(0, 5, (7,), generator=rng)
+    x[0, t[0]], x[0, (t[0] + 1) % 5] = 1.0, float("-inf")  # a finite target beside a -inf logit
+    x[1, t[1]], x[1, (t[1] + 1) % 5] = float("-inf"), 0.5  # the target's own logit is -inf
+    for smoothing in (0.0, 0.1):
+        expect_close(student.call("cross_entropy", x, t, reduction="none", label_smoothing=smoothing),
+                     _ce(x, t, reduction="none", label_smoothing=smoothing),
+                     what=f"cross_entropy(..., reduction='none', label_smoothing={smoothing}) with some -inf logits",
+                     hint="with label_smoothing=0 only the target's log-probability counts: skip the smoothing term "
+                          "(0 * inf is NaN); with label_smoothing > 0 a -inf logit makes its row's loss +inf.")
 
 
 @graded("4.16", points=0.5)
@@ -298,25 +434,42 @@ def test_cross_entropy_dtypes(student, rng):
     expect_close(student.call("cross_entropy", wide, targets), _ce(wide, targets),
                  what="cross_entropy on float16 logits with 100000 classes",
                  hint="a float16 sum of 100000 exps exceeds 65504 (float16's max): compute in float32, cast back.")
+    x, t = _batch(rng, 7, 4)
+    for dtype in TARGET_DTYPES:
+        expect_close(student.call("cross_entropy", x, t.to(dtype), reduction="none", label_smoothing=0.1),
+                     _ce(x, t, reduction="none", label_smoothing=0.1),
+                     what=f"cross_entropy(..., reduction='none', label_smoothing=0.1) with {_name(dtype)} targets",
+                     hint=TARGET_DTYPES_HINT)
 
 
-@graded("4.13", points=0.25)
-@pytest.mark.parametrize("case", ["smoothing_negative", "smoothing_above_one", "logits_1d", "unknown_reduction",
-                                  "targets_list", "targets_bool", "targets_complex", "targets_length"])
+@graded("4.13", points=0.125)
+@pytest.mark.parametrize("case", ["smoothing_negative", "smoothing_above_one", "smoothing_string", "logits_1d",
+                                  "logits_3d", "logits_integer", "unknown_reduction", "targets_list", "targets_bool",
+                                  "targets_complex", "targets_float", "targets_2d", "targets_length",
+                                  "target_negative", "target_equals_C", "target_invalid_full_smoothing"])
 def test_cross_entropy_value_errors(student, case):
-    """cross_entropy raises ValueError for malformed inputs"""
+    """cross_entropy raises ValueError, with a message naming the offending argument, for malformed inputs (targets
+    are checked also with label_smoothing=1.0)"""
     x, t = torch.zeros(3, 4), torch.tensor([0, 1, 2])
     call = {
         "smoothing_negative": ((x, t), {"label_smoothing": -0.1}),
         "smoothing_above_one": ((x, t), {"label_smoothing": 1.01}),
+        "smoothing_string": ((x, t), {"label_smoothing": "0.1"}),
         "logits_1d": ((x[0], t[:1]), {}),
+        "logits_3d": ((x.view(3, 2, 2), t), {}),
+        "logits_integer": ((x.long(), t), {}),
         "unknown_reduction": ((x, t), {"reduction": "average"}),
         "targets_list": ((x, [0, 1, 2]), {}),
         "targets_bool": ((x, torch.tensor([True, False, True])), {}),
         "targets_complex": ((x, t.to(torch.complex64)), {}),
+        "targets_float": ((x, t.float()), {}),
+        "targets_2d": ((x, t.view(3, 1)), {}),
         "targets_length": ((x, t[:2]), {}),
+        "target_negative": ((x, torch.tensor([0, -1, 2])), {}),
+        "target_equals_C": ((x, torch.tensor([0, 4, 2])), {}),
+        "target_invalid_full_smoothing": ((x, torch.tensor([0, 4, 2])), {"label_smoothing": 1.0}),
     }[case]
-    student.raises("ValueError", "cross_entropy", *call[0], **call[1])
+    _raises_naming(student, _culprit(case), "cross_entropy", *call[0], **call[1])
 
 
 @graded("4.14", points=1)
@@ -366,9 +519,14 @@ def test_backward_grad_output(student, rng, reduction, kind):
                  _ce_grad(x, t, grad_output=upstream, reduction=reduction),
                  what=f"cross_entropy_backward(..., reduction={reduction!r}, grad_output=<{kind}>)",
                  hint="multiply row i by grad_output[i] for 'none'; by the scalar otherwise.")
+    if kind == "float":  # a Python int is a scalar too
+        expect_close(student.call("cross_entropy_backward", x, t, reduction=reduction, grad_output=3),
+                     _ce_grad(x, t, grad_output=3.0, reduction=reduction),
+                     what=f"cross_entropy_backward(..., reduction={reduction!r}, grad_output=<Python int>)",
+                     hint="a scalar grad_output is any Python number (int or float) or a 0-d tensor.")
 
 
-@graded("5.12", points=1)
+@graded("5.12", points=0.5)
 def test_backward_extreme_logits(student, rng):
     """cross_entropy_backward is finite and exact for float32 logits up to 1e4"""
     x = ((torch.rand(6, 5, generator=rng, dtype=torch.float64) * 2 - 1) * 1e4).float()
@@ -378,24 +536,53 @@ def test_backward_extreme_logits(student, rng):
                  hint="use a stable softmax inside the gradient too.")
 
 
+@graded("5.17", points=0.5)
+def test_backward_neg_inf_logits(student, rng):
+    """cross_entropy_backward is finite and exact for rows with some -inf logits, also where the loss is +inf"""
+    x = _with_neg_inf(rng, (7, 5))
+    t = torch.randint(0, 5, (7,), generator=rng)
+    x[0, t[0]], x[0, (t[0] + 1) % 5] = 1.0, float("-inf")  # a finite target beside a -inf logit
+    x[1, t[1]], x[1, (t[1] + 1) % 5] = float("-inf"), 0.5  # the target's own logit is -inf: the loss is +inf
+    for smoothing in (0.0, 0.1):
+        expect_close(student.call("cross_entropy_backward", x, t, label_smoothing=smoothing),
+                     _ce_grad(x, t, label_smoothing=smoothing),
+                     what=f"cross_entropy_backward(..., label_smoothing={smoothing}) with some -inf logits",
+                     hint="softmax gives a -inf logit probability exactly 0, so its gradient entry is -q_j, finite; "
+                          "subtract the row max (finite when one entry is) before exponentiating.")
+
+
 @graded("5.13", points=1)
 def test_backward_dtypes(student, rng):
-    """cross_entropy_backward returns the logits' dtype for float16, float32 and float64"""
+    """cross_entropy_backward returns the logits' dtype for float16, float32 and float64, and accepts targets of
+    every integer dtype"""
     for dtype in DTYPES:
         x, t = _batch(rng, 5, 6, dtype=dtype)
         expect_close(student.call("cross_entropy_backward", x, t), _ce_grad(x, t),
                      what=f"cross_entropy_backward on {_name(dtype)} logits",
                      hint="the gradient has the logits' dtype.")
+    x, t = _batch(rng, 7, 4)
+    for dtype in TARGET_DTYPES:
+        expect_close(student.call("cross_entropy_backward", x, t.to(dtype), label_smoothing=0.1),
+                     _ce_grad(x, t, label_smoothing=0.1),
+                     what=f"cross_entropy_backward(..., label_smoothing=0.1) with {_name(dtype)} targets",
+                     hint=TARGET_DTYPES_HINT)
 
 
-@graded("5.14", points=0.1)
-@pytest.mark.parametrize("case", ["grad_output_shape", "unknown_reduction", "smoothing_above_one", "target_too_big",
-                                  "targets_list", "targets_bool", "targets_complex", "targets_length",
-                                  "grad_output_one_element", "grad_output_string"])
+@graded("5.14", points=0.0625)
+@pytest.mark.parametrize("case", ["grad_output_shape", "unknown_reduction", "smoothing_above_one", "smoothing_negative",
+                                  "smoothing_string", "logits_1d", "logits_integer", "target_too_big",
+                                  "target_negative", "targets_list", "targets_bool", "targets_complex",
+                                  "targets_float", "targets_length", "grad_output_one_element", "grad_output_string"])
 def test_backward_value_errors(student, case):
-    """cross_entropy_backward raises ValueError for malformed inputs"""
+    """cross_entropy_backward raises ValueError, with a message naming the offending argument, for malformed inputs"""
     x, t = torch.zeros(3, 4), torch.tensor([0, 1, 2])
     call = {
+        "smoothing_negative": ((x, t), {"label_smoothing": -0.5}),
+        "smoothing_string": ((x, t), {"label_smoothing": "0.1"}),
+        "logits_1d": ((x[0], t[:1]), {}),
+        "logits_integer": ((x.long(), t), {}),
+        "target_negative": ((x, torch.tensor([0, -1, 1])), {}),
+        "targets_float": ((x, t.float()), {}),
         "grad_output_shape": ((x, t), {"reduction": "none", "grad_output": torch.ones(4)}),
         "unknown_reduction": ((x, t), {"reduction": "max"}),
         "smoothing_above_one": ((x, t), {"label_smoothing": 2.0}),
@@ -407,12 +594,12 @@ def test_backward_value_errors(student, case):
         "grad_output_one_element": ((x, t), {"reduction": "mean", "grad_output": torch.ones(1)}),
         "grad_output_string": ((x, t), {"reduction": "sum", "grad_output": "1"}),
     }[case]
-    student.raises("ValueError", "cross_entropy_backward", *call[0], **call[1])
+    _raises_naming(student, _culprit(case), "cross_entropy_backward", *call[0], **call[1])
 
 
 @graded("5.15", points=1)
 def test_backward_leaves_input_alone(student, rng):
-    """cross_entropy_backward does not modify its inputs and returns no autograd history"""
+    """cross_entropy_backward does not modify its inputs (grad_output included) and returns no autograd history"""
     x, t = _batch(rng, 4, 6, dtype=torch.float32, scale=20)
     x.requires_grad_(True)
     what = "cross_entropy_backward(logits, targets) on logits with requires_grad=True"
@@ -421,16 +608,33 @@ def test_backward_leaves_input_alone(student, rng):
     expect_no_history(value, what=what)
     expect_close(student.call("cross_entropy_backward", x.detach(), t), _ce_grad(x.detach(), t), what=what,
                  hint=NO_WRITES)
+    upstreams = {"mean": torch.tensor(2.5), "sum": torch.tensor(-1.5),
+                 "none": torch.randn(4, generator=rng, dtype=torch.float64).float()}
+    for reduction, upstream in upstreams.items():
+        what = f"cross_entropy_backward(logits, targets, {reduction!r}, 0.0, grad_output=<float32 tensor>)"
+        args = (x.detach(), t, reduction, 0.0, upstream)
+        value, after = student.call_with_args("cross_entropy_backward", *args)
+        expect_unchanged(list(args), after, what=what)
+        expect_close(value, _ce_grad(x.detach(), t, grad_output=upstream.double(), reduction=reduction), what=what,
+                     hint="never write into grad_output: grad_output.to(...) of its own dtype is the caller's "
+                          "tensor, so scale out of place (g / N, not g /= N).")
 
 
 @graded("5.16", points=1)
-def test_backward_edge_shapes(student):
-    """cross_entropy_backward on one class (the gradient is 0) and on an empty batch (N = 0)"""
+def test_backward_edge_shapes(student, rng):
+    """cross_entropy_backward on one class (the gradient is 0), on an empty batch (N = 0) for each reduction, and
+    with label_smoothing=1.0 (a uniform target)"""
     one = torch.randn(4, 1, dtype=torch.float64)
     targets = torch.zeros(4, dtype=torch.int64)
     expect_close(student.call("cross_entropy_backward", one, targets), _ce_grad(one, targets),
                  what="cross_entropy_backward with C = 1", hint="with a single class the loss is constant.")
     empty, none = torch.empty(0, 5, dtype=torch.float64), torch.empty(0, dtype=torch.int64)
-    expect_close(student.call("cross_entropy_backward", empty, none, reduction="sum"),
-                 torch.empty(0, 5, dtype=torch.float64),
-                 what="cross_entropy_backward on N = 0 rows", hint="an empty batch has an empty (0, C) gradient.")
+    for reduction in REDUCTIONS:
+        expect_close(student.call("cross_entropy_backward", empty, none, reduction=reduction),
+                     torch.empty(0, 5, dtype=torch.float64),
+                     what=f"cross_entropy_backward on N = 0 rows ({reduction!r})",
+                     hint="an empty batch has an empty (0, C) gradient (and no target to range-check).")
+    x, t = _batch(rng, 6, 5)
+    expect_close(student.call("cross_entropy_backward", x, t, label_smoothing=1.0), _ce_grad(x, t, label_smoothing=1.0),
+                 what="cross_entropy_backward(..., label_smoothing=1.0)",
+                 hint="eps = 1 makes the target distribution uniform (1/C on every class): the gradient is p - 1/C.")
