@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.testing import expect_close, fail, graded
+from autograder.testing import beside, expect_close, fail, graded
 
 RTOL, ATOL = 1e-7, 1e-9
 """The handout's tolerances (section 8): |yours - PyTorch| <= ATOL + RTOL * |PyTorch|."""
@@ -216,8 +216,8 @@ def expect_grads(student: Any, graph: list[Any], root: int, seed: Any, want: lis
                  wired: bool = False) -> dict[str, Any]:
     """backward(root, seed) through a probe; each wanted node's .grad against PyTorch."""
     uses = ("backward", "topological_sort") if wired else ("backward", "topological_sort", *_ops_in(graph))
-    got = student.probe("graph_backward", graph, root, [seed], want, wired=wired, uses=uses)
-    expected = torch_grads(graph, root, seed, want, wired)
+    got, expected = beside(lambda: torch_grads(graph, root, seed, want, wired),  # PyTorch's, while yours runs
+                           lambda: student.probe("graph_backward", graph, root, [seed], want, wired=wired, uses=uses))
     for i, mine, ref in zip(want, got["grads"][0], expected):
         if mine is None:
             fail(what, f"node {i} has .grad None after backward", "backward sets .grad of every node of the graph.")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import torch
 
-from autograder.testing import F32, F64, PER_CASE, CheckFailed, expect_close, expect_equal, fail, graded
+from autograder.testing import F32, F64, PER_CASE, CheckFailed, beside, expect_close, expect_equal, fail, graded
 
 STEPS = 200
 SHAPES = [(3, 4), (5,), ()]
@@ -84,8 +84,11 @@ def _describe(p: torch.Tensor) -> str:
 def _run(student, name: str, params, grads, hyper, what: str, hint: str, skip=None, schedule=None,
          requires_grad: bool = False, as_iterator: bool = False) -> dict[str, Any]:
     """Drive the student's optimizer and compare every step with torch.optim; return the probe's report."""
-    got = student.probe("trajectory", name, params, grads, hyper, skip=skip, schedule=schedule,
-                        requires_grad=requires_grad, as_iterator=as_iterator, uses=(name,))
+    # torch.optim's trajectory (hundreds of small steps) is computed here while the worker runs the student's
+    got, expected = beside(lambda: _torch_run(name, params, grads, hyper, skip, schedule),
+                           lambda: student.probe("trajectory", name, params, grads, hyper, skip=skip,
+                                                 schedule=schedule, requires_grad=requires_grad,
+                                                 as_iterator=as_iterator, uses=(name,)))
     if not isinstance(got, dict) or not isinstance(got.get("trajectory"), list):
         raise CheckFailed(f"{what}: the grader could not read your optimizer's parameters back", IN_PLACE)
     for key, problem, fix in (
@@ -100,7 +103,6 @@ def _run(student, name: str, params, grads, hyper, what: str, hint: str, skip=No
     if got.get("old_grad_modified_at", -1) != -1:
         fail(what, f"the .grad given at step {got.get('old_grad_modified_at')} was modified by a later step()",
              BUFFER_COPY)
-    expected = _torch_run(name, params, grads, hyper, skip, schedule)
     for i, (traj, exp) in enumerate(zip(got["trajectory"], expected)):
         expect_close(traj, exp, what=f"{what}: parameter {i} ({_describe(params[i])}) after each step "
                                      f"(first index = step, from 0)", hint=hint)
