@@ -8,6 +8,7 @@ count and position of the wrong elements and the student's own value there.
 from __future__ import annotations
 
 import contextvars
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +24,7 @@ __all__ = [
     "describe",
     "expect_close",
     "expect_equal",
+    "expect_names",
     "expect_no_history",
     "expect_unchanged",
     "fail",
@@ -54,6 +56,18 @@ def reveal_expected(reveal: bool, device: str = "cpu") -> Iterator[None]:
 def fail(what: str, problem: str, hint: str = "") -> None:
     """Raise the student-facing failure ``<what>: <problem>``."""
     raise CheckFailed(f"{what}: {problem}", hint)
+
+
+def expect_names(message: str, names: tuple[str, ...], what: str) -> None:
+    """A ValueError's ``message`` names the offending argument: one of ``names``, as a whole word, in any case.
+
+    The handouts' rule for every error a student raises; ``names`` may add the argument's
+    spelling in words (``("grad_output", "grad output")``).
+    """
+    if not any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", message, re.IGNORECASE)
+               for name in names):
+        fail(what, f"raised ValueError({message!r}), a message that does not name the offending argument",
+             f"say which argument is wrong, e.g. ValueError(f\"{names[0]} must ..., got ...\").")
 
 
 def describe(value: Any) -> str:

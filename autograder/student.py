@@ -325,6 +325,12 @@ class Student:
                               hint or f"it must raise {exc_type} for this input.")
         return outcome.error
 
+    def raises_naming(self, names: tuple[str, ...], fn: str, /, *args: Any, **kwargs: Any) -> StudentError:
+        """``fn`` raises ValueError with a message that names the offending argument (one of ``names``)."""
+        error = self.raises("ValueError", fn, *args, **kwargs)
+        compare.expect_names(error.message, names, self.signature(fn, args, kwargs))
+        return error
+
     def probe(self, name: str, *args: Any, uses: tuple[str, ...], **kwargs: Any) -> Any:
         """Run a trusted probe beside the student's code; ``uses`` names the student's functions it runs."""
         for fn in uses:

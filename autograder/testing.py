@@ -34,7 +34,16 @@ from gradescope_utils.autograder_utils import decorators as gradescope
 from hypothesis import HealthCheck, Phase, settings
 
 from .assignment import load_folder
-from .compare import DEFAULT_TOLERANCES, describe, expect_close, expect_equal, expect_no_history, expect_unchanged, fail
+from .compare import (
+    DEFAULT_TOLERANCES,
+    describe,
+    expect_close,
+    expect_equal,
+    expect_names,
+    expect_no_history,
+    expect_unchanged,
+    fail,
+)
 from .errors import AuthoringError, CheckFailed
 from .performance import scaling_test, speed_test, yardsticks
 from .pytest_plugin import CATEGORIES, Credit
@@ -60,6 +69,7 @@ __all__ = [
     "describe",
     "expect_close",
     "expect_equal",
+    "expect_names",
     "expect_no_history",
     "expect_unchanged",
     "fail",

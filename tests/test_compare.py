@@ -93,3 +93,16 @@ def test_numpy_results_are_compared_as_plain_arrays():
     ]:
         with pytest.raises(CheckFailed, match=re.escape(message)):
             compare.expect_close(actual, expected, what="f")
+
+
+@pytest.mark.parametrize("message", ["p must be in [0, 1], got 1.5", "P=1.5 is not a probability",
+                                     "grad output has the wrong shape", "betas[1] must be below 1"])
+def test_expect_names_finds_the_argument_as_a_word(message):
+    compare.expect_names(message, ("p", "grad_output", "grad output", "betas"), "f(...)")
+
+
+@pytest.mark.parametrize("message", ["probability must be in [0, 1]", "bad input", "input_p is wrong", "lr_p < 0"])
+def test_expect_names_fails_a_message_without_the_argument(message):
+    with pytest.raises(CheckFailed, match="does not name the offending argument") as caught:
+        compare.expect_names(message, ("p",), "dropout_forward(x, 1.5)")
+    assert caught.value.hint.startswith("say which argument is wrong")
