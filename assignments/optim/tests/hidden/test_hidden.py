@@ -9,7 +9,6 @@ Which test checks which rule of the handout: handout_rules.md, beside this file.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -30,6 +29,10 @@ BIAS = ("keep m and v as the raw running averages; divide by 1 - beta ** t only 
 EPS = "eps goes outside the square root and after the bias correction: sqrt(v / (1 - beta2 ** t)) + eps."
 BUFFER_COPY = ("create the momentum buffer as a copy of the first gradient (torch.clone(g)), not as the gradient "
                "tensor itself: the caller still owns that tensor, and the buffer is updated in place later.")
+
+
+BETAS = ("betas", "beta", "beta1", "beta2")
+"""How an error about betas may name it."""
 
 
 def _by_optimizer(*names: str) -> list[Any]:
@@ -66,15 +69,6 @@ def _torch_run(name: str, params, grads, hyper, skip=None, schedule=None) -> lis
         for i, p in enumerate(ps):
             out[i].append(p.detach().clone())
     return [torch.stack(o) for o in out]
-
-
-def _raises_naming(student, argument: str, fn: str, *args: Any, **kwargs: Any) -> None:
-    """``fn`` raises ValueError, with a message that names ``argument`` (the handout's rule)."""
-    error = student.raises("ValueError", fn, *args, **kwargs)
-    if not re.search(rf"\b{re.escape(argument)}", error.message, re.IGNORECASE):
-        fail(f"{student.signature(fn, args, kwargs)}", f"raised ValueError({error.message!r}), a message that does "
-             f"not name the argument", f"name the offending argument in the message, e.g. "
-             f"ValueError(f\"{argument} must be ..., got ...\").")
 
 
 def _describe(p: torch.Tensor) -> str:
@@ -137,7 +131,7 @@ def test_bad_params_rejected(student, name, case):
     """every optimizer raises ValueError for params empty, holding a non-tensor, not iterable, or one tensor"""
     params = {"empty": [], "non_tensor": [torch.zeros(2), [1.0, 2.0]], "not_iterable": 5,
               "single_tensor": torch.zeros(2)}[case]
-    _raises_naming(student, "params", name, params, **DEFAULTS[name])
+    student.raises_naming(("params",), name, params, **DEFAULTS[name])
 
 
 @graded("1.13", points=0.25)
@@ -283,7 +277,7 @@ def test_sgd_value_errors(student, case):
         "nesterov_without_momentum": {"lr": 0.1, "nesterov": True},
         "nesterov_with_dampening": {"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "nesterov": True},
     }[case]
-    _raises_naming(student, "nesterov" if case.startswith("nesterov") else case, "SGD", [torch.zeros(3)], **hyper)
+    student.raises_naming(("nesterov",) if case.startswith("nesterov") else (case,), "SGD", [torch.zeros(3)], **hyper)
 
 
 # ================================================================ Task 3: Adam (18.75, and 3.25 in the shared tests)
@@ -387,7 +381,7 @@ def test_adam_value_errors(student, case):
         "beta2_above_one": {"betas": (0.9, 1.5)},
         "betas_three": {"betas": (0.9, 0.999, 0.5)},
     }[case]
-    _raises_naming(student, "beta" if "beta" in case else case, "Adam", [torch.zeros(3)], **hyper)
+    student.raises_naming(BETAS if "beta" in case else (case,), "Adam", [torch.zeros(3)], **hyper)
 
 
 # ================================================================ Task 4: AdamW (8.75, and 2.75 in the shared tests)
@@ -459,7 +453,7 @@ def test_adamw_value_errors(student, case):
     """AdamW raises ValueError for a negative lr, eps or weight_decay, and betas outside [0, 1)"""
     hyper = {"lr": {"lr": -0.1}, "eps": {"eps": -1.0}, "weight_decay": {"weight_decay": -0.01},
              "betas": {"betas": (0.9, 1.0)}}[case]
-    _raises_naming(student, "beta" if case == "betas" else case, "AdamW", [torch.zeros(3)], **hyper)
+    student.raises_naming(BETAS if case == "betas" else (case,), "AdamW", [torch.zeros(3)], **hyper)
 
 
 # ======================================================================== every optimizer (shared conventions)

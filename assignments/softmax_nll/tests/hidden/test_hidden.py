@@ -7,13 +7,11 @@ Per task: softmax 10, log_softmax 10, nll_loss 10, cross_entropy 13, cross_entro
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.testing import expect_close, expect_no_history, expect_unchanged, fail, graded
+from autograder.testing import expect_close, expect_no_history, expect_unchanged, graded
 
 DTYPES = [torch.float16, torch.float32, torch.float64]
 REDUCTIONS = ["mean", "sum", "none"]
@@ -43,16 +41,6 @@ def _ce_grad(x: torch.Tensor, t: torch.Tensor, grad_output=None, **kwargs) -> to
     upstream = torch.ones_like(loss) if grad_output is None else torch.as_tensor(grad_output, dtype=torch.float64)
     loss.backward(upstream)
     return xd.grad.to(x.dtype)
-
-
-def _raises_naming(student, names: tuple[str, ...], fn: str, *args, **kwargs) -> None:
-    """``fn`` raises ValueError and its message names the offending argument (any of ``names``, as a word)."""
-    err = student.raises("ValueError", fn, *args, **kwargs)
-    if not any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", err.message, re.IGNORECASE)
-               for name in names):
-        fail(student.signature(fn, args, kwargs),
-             f"raised ValueError({err.message!r}), a message that does not name the offending argument",
-             f"say which argument is wrong, for example ValueError(\"{names[0]} must ...\").")
 
 
 TARGETS = ("targets", "target")
@@ -99,7 +87,7 @@ def test_softmax_any_dim(student, rng, shape, dim):
                  hint="normalize over exactly the dimension given (negative dims count from the end).")
     ndim = max(x.dim(), 1)
     for bad in (-ndim - 1, ndim):  # just outside the range PyTorch accepts
-        _raises_naming(student, ("dim",), "softmax", x, dim=bad)
+        student.raises_naming(("dim",), "softmax", x, dim=bad)
 
 
 @graded("1.11", points=2)
@@ -170,7 +158,7 @@ def test_softmax_value_errors(student, case):
         "logits_list": (([[0.0] * 4] * 3,), {}, ("logits",)),
         "dim_float": ((x,), {"dim": 1.0}, ("dim",)),
     }[case]
-    _raises_naming(student, names, "softmax", *args, **kwargs)
+    student.raises_naming(names, "softmax", *args, **kwargs)
 
 
 # ======================================================================== log_softmax (10)
@@ -186,7 +174,7 @@ def test_log_softmax_any_dim(student, rng, shape, dim):
                  hint="reduce over exactly the dimension given (keepdim=True helps broadcasting).")
     ndim = max(x.dim(), 1)
     for bad in (-ndim - 1, ndim):  # just outside the range PyTorch accepts (a 0-d tensor accepts -1 and 0)
-        _raises_naming(student, ("dim",), "log_softmax", x, dim=bad)
+        student.raises_naming(("dim",), "log_softmax", x, dim=bad)
 
 
 @graded("2.11", points=2)
@@ -260,7 +248,7 @@ def test_log_softmax_value_errors(student, case):
         "logits_list": (([[0.0] * 4] * 3,), {}, ("logits",)),
         "dim_float": ((x,), {"dim": 1.0}, ("dim",)),
     }[case]
-    _raises_naming(student, names, "log_softmax", *args, **kwargs)
+    student.raises_naming(names, "log_softmax", *args, **kwargs)
 
 
 # ======================================================================== nll_loss (10)
@@ -327,7 +315,7 @@ def test_nll_loss_value_errors(student, case):
         "targets_complex": (lp, t.to(torch.complex64), "mean"),
         "targets_float": (lp, t.double(), "mean"),
     }[case]
-    _raises_naming(student, _culprit(case), "nll_loss", args[0], args[1], reduction=args[2])
+    student.raises_naming(_culprit(case), "nll_loss", args[0], args[1], reduction=args[2])
 
 
 @graded("3.13", points=1)
@@ -469,7 +457,7 @@ def test_cross_entropy_value_errors(student, case):
         "target_equals_C": ((x, torch.tensor([0, 4, 2])), {}),
         "target_invalid_full_smoothing": ((x, torch.tensor([0, 4, 2])), {"label_smoothing": 1.0}),
     }[case]
-    _raises_naming(student, _culprit(case), "cross_entropy", *call[0], **call[1])
+    student.raises_naming(_culprit(case), "cross_entropy", *call[0], **call[1])
 
 
 @graded("4.14", points=1)
@@ -594,7 +582,7 @@ def test_backward_value_errors(student, case):
         "grad_output_one_element": ((x, t), {"reduction": "mean", "grad_output": torch.ones(1)}),
         "grad_output_string": ((x, t), {"reduction": "sum", "grad_output": "1"}),
     }[case]
-    _raises_naming(student, _culprit(case), "cross_entropy_backward", *call[0], **call[1])
+    student.raises_naming(_culprit(case), "cross_entropy_backward", *call[0], **call[1])
 
 
 @graded("5.15", points=1)
