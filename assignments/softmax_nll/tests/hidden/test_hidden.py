@@ -136,28 +136,42 @@ def test_softmax_leaves_input_alone(student, rng):
     expect_close(student.call("softmax", x.detach()), torch.softmax(x.detach(), -1), what=what, hint=STABLE)
 
 
-@graded("1.15", points=0.2)
-@pytest.mark.parametrize("shape,dim", [((0, 4), -1), ((4, 0), -1), ((2, 0, 3), 1)], ids=["0x4", "4x0", "2x0x3"])
-def test_softmax_empty(student, shape, dim):
-    """softmax of a tensor with zero elements is an empty tensor of the same shape and dtype"""
+EMPTY_CASES = [((0, 4), -1), ((4, 0), -1), ((2, 0, 3), 1)]
+LOGITS_ERRORS = ["logits_integer", "logits_bool", "logits_list", "dim_float"]
+
+
+def _expect_empty(student, fn: str, reference, shape: tuple[int, ...], dim: int) -> None:
+    """``fn`` (softmax or log_softmax) of an empty float32 tensor equals PyTorch's: empty, same shape and dtype."""
     x = torch.empty(shape, dtype=torch.float32)
-    expect_close(student.call("softmax", x, dim=dim), torch.softmax(x, dim),
-                 what=f"softmax(x, dim={dim}) on an empty {tuple(shape)} float32 input",
+    expect_close(student.call(fn, x, dim=dim), reference(x, dim),
+                 what=f"{fn}(x, dim={dim}) on an empty {tuple(shape)} float32 input",
                  hint="a tensor with zero elements is valid input: return an empty tensor of its shape "
                       "(a max over a dimension of size 0 is an error, so handle this case first).")
 
 
-@graded("1.16", points=0.1)
-@pytest.mark.parametrize("case", ["logits_integer", "logits_bool", "logits_list", "dim_float"])
-def test_softmax_value_errors(student, case):
-    """softmax raises ValueError naming the argument for non-floating-point logits and a dim that is not an int"""
+def _logits_error(case: str) -> tuple[tuple, dict, tuple[str, ...]]:
+    """(args, kwargs, the argument the ValueError must name) of one bad-input case of softmax and log_softmax."""
     x = torch.zeros(3, 4)
-    args, kwargs, names = {
+    return {
         "logits_integer": ((x.long(),), {}, ("logits",)),
         "logits_bool": ((x.bool(),), {}, ("logits",)),
         "logits_list": (([[0.0] * 4] * 3,), {}, ("logits",)),
         "dim_float": ((x,), {"dim": 1.0}, ("dim",)),
     }[case]
+
+
+@graded("1.15", points=0.2)
+@pytest.mark.parametrize("shape,dim", EMPTY_CASES, ids=["0x4", "4x0", "2x0x3"])
+def test_softmax_empty(student, shape, dim):
+    """softmax of a tensor with zero elements is an empty tensor of the same shape and dtype"""
+    _expect_empty(student, "softmax", torch.softmax, shape, dim)
+
+
+@graded("1.16", points=0.1)
+@pytest.mark.parametrize("case", LOGITS_ERRORS)
+def test_softmax_value_errors(student, case):
+    """softmax raises ValueError naming the argument for non-floating-point logits and a dim that is not an int"""
+    args, kwargs, names = _logits_error(case)
     student.raises_naming(names, "softmax", *args, **kwargs)
 
 
@@ -227,27 +241,17 @@ def test_log_softmax_leaves_input_alone(student, rng):
 
 
 @graded("2.15", points=0.2)
-@pytest.mark.parametrize("shape,dim", [((0, 4), -1), ((4, 0), -1), ((2, 0, 3), 1)], ids=["0x4", "4x0", "2x0x3"])
+@pytest.mark.parametrize("shape,dim", EMPTY_CASES, ids=["0x4", "4x0", "2x0x3"])
 def test_log_softmax_empty(student, shape, dim):
     """log_softmax of a tensor with zero elements is an empty tensor of the same shape and dtype"""
-    x = torch.empty(shape, dtype=torch.float32)
-    expect_close(student.call("log_softmax", x, dim=dim), torch.log_softmax(x, dim),
-                 what=f"log_softmax(x, dim={dim}) on an empty {tuple(shape)} float32 input",
-                 hint="a tensor with zero elements is valid input: return an empty tensor of its shape "
-                      "(a max over a dimension of size 0 is an error, so handle this case first).")
+    _expect_empty(student, "log_softmax", torch.log_softmax, shape, dim)
 
 
 @graded("2.16", points=0.1)
-@pytest.mark.parametrize("case", ["logits_integer", "logits_bool", "logits_list", "dim_float"])
+@pytest.mark.parametrize("case", LOGITS_ERRORS)
 def test_log_softmax_value_errors(student, case):
     """log_softmax raises ValueError naming the argument for non-floating-point logits and a dim that is not an int"""
-    x = torch.zeros(3, 4)
-    args, kwargs, names = {
-        "logits_integer": ((x.long(),), {}, ("logits",)),
-        "logits_bool": ((x.bool(),), {}, ("logits",)),
-        "logits_list": (([[0.0] * 4] * 3,), {}, ("logits",)),
-        "dim_float": ((x,), {"dim": 1.0}, ("dim",)),
-    }[case]
+    args, kwargs, names = _logits_error(case)
     student.raises_naming(names, "log_softmax", *args, **kwargs)
 
 
