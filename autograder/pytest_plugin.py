@@ -110,6 +110,11 @@ class GradingPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[CONTEXT] = self.context
+        # Feedback is built from the exception itself, never from pytest's report text. Its default
+        # "long" report parses each traceback entry's source, which took most of the grading time
+        # of a submission that fails many tests; "native" is Python's own traceback, cheap, and is
+        # still what an instructor reads for a collection error.
+        config.option.tbstyle = "native"
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """Collection errors are grader errors: the tests are trusted code."""

@@ -53,3 +53,26 @@ def test_network_sockets_and_lookups_are_refused_after_block_network() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert out.count("refused: network access is not allowed while grading") == 2 and "unix ok" in out
+
+
+def test_the_aten_guard_does_not_import_torch_dynamo(tmp_path: Path) -> None:
+    """Entering the guard must not pull in torch._dynamo: that import was a second of every worker's start."""
+    student = tmp_path / "student_file.py"
+    student.write_text("import torch\ndef f(x):\n    return torch.softmax(x, -1)\n", encoding="utf-8")
+    script = (
+        "import sys, importlib.util, torch\n"
+        "from autograder.worker import guard\n"
+        f"spec = importlib.util.spec_from_file_location('student_file', {str(student)!r})\n"
+        "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n"
+        "hits = []\n"
+        f"mode = guard.aten_guard(['_softmax'], {str(student)!r}, hits)\n"
+        "with mode():\n"
+        "    torch.exp(torch.ones(2))\n"
+        "    try:\n"
+        "        mod.f(torch.ones(3))\n"
+        "    except guard.BannedCallError:\n"
+        "        pass\n"
+        "print(hits, 'torch._dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["['aten._softmax']", "False"], out.stdout + out.stderr

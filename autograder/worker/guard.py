@@ -129,6 +129,13 @@ def aten_guard(ops: list[str], filename: str, hits: list[str]) -> Any:
     banned = frozenset(ops)
 
     class BannedOperators(TorchDispatchMode):
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:
+            # Otherwise PyTorch wraps __torch_dispatch__ in torch._dynamo.disable, and the first
+            # call imports torch._dynamo: about 1 s of every worker's start, for a guard that
+            # never runs under torch.compile's tracing.
+            return False
+
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             name = func.overloadpacket.__name__
             if name in banned and _called_from(filename):
