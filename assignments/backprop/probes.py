@@ -29,8 +29,10 @@ Graph descriptions (lists; index ``i`` refers to entry ``i``, which must come ea
       ["leaf", array]
       ["lin", [i, j, ...], [c_i, c_j, ...]]   value sum_k c_k * n_k, vjp g -> (c_i * g, c_j * g, ...)
       ["prod", [i, j]]                        value n_i * n_j, vjp g -> (g * n_j, g * n_i)
-      ["bad", [i, j], "count" | "shape"]      value n_i + n_j, a broken vjp: one gradient for two
-                                              parents, or a gradient of the wrong shape for n_j
+      ["bad", [i, j], "count" | "extra" | "shape" | "narrow"]
+                                              value n_i + n_j, a broken vjp: one or three gradients
+                                              for two parents, or a gradient of the wrong shape for
+                                              n_j (summed over axis 0, or only its first column)
 """
 
 from __future__ import annotations
@@ -122,7 +124,8 @@ def wire(module: Any, graph: list[Any]) -> list[Any]:
         elif kind == "prod":
             nodes.append(module.Node(values[0] * values[1], parents, _prod_vjp(values[0], values[1])))
         elif kind == "bad":  # a vjp that breaks the contract: backward must raise ValueError
-            vjp = (lambda g: (g,)) if entry[2] == "count" else (lambda g: (g, np.sum(g, axis=0)))
+            vjp = {"count": lambda g: (g,), "extra": lambda g: (g, g, g),
+                   "shape": lambda g: (g, np.sum(g, axis=0)), "narrow": lambda g: (g, g[:, :1])}[entry[2]]
             nodes.append(module.Node(values[0] + values[1], parents, vjp))
         elif kind == "stop":  # a hand-made node with parents and no vjp: no gradient flows through it
             coefs = tuple(float(c) for c in entry[2])

@@ -265,13 +265,21 @@ def test_unbroadcast_against_3x4(student, np_rng, shape):
     P._unbroadcast_case(student, np_rng.standard_normal((3, 4)), shape)
 
 
-@graded("1.11", points=2)
+@graded("1.11", points=1.5)
 def test_unbroadcast_random_shapes(student, np_rng):
     """unbroadcast on random shapes of rank up to 4 with random broadcast axes and missing leading axes"""
     for _ in range(8):
         full = tuple(int(s) for s in np_rng.integers(2, 5, int(np_rng.integers(1, 5))))
         keep = int(np_rng.integers(0, len(full) + 1))
         shape = tuple(1 if np_rng.random() < 0.5 else s for s in full[len(full) - keep:])
+        P._unbroadcast_case(student, np_rng.standard_normal(full), shape)
+
+
+@graded("1.14", points=0.5)
+def test_unbroadcast_wide_and_empty_dimensions(student, np_rng):
+    """unbroadcast with sizes over 256 (a bias of 300 features) and with size 0 (an empty batch sums to zeros)"""
+    for full, shape in [((4, 300), (300,)), ((4, 300), (1, 300)), ((300, 2), (300, 1)),
+                        ((0, 3), (3,)), ((0, 3), (1, 3)), ((2, 0), (0,)), ((2, 0), (1, 0)), ((0, 3), ())]:
         P._unbroadcast_case(student, np_rng.standard_normal(full), shape)
 
 
@@ -290,9 +298,14 @@ def test_unbroadcast_result_and_input(student, np_rng):
 
 @graded("1.13", points=1)
 def test_unbroadcast_rejects_bad_shapes(student, np_rng):
-    """unbroadcast raises ValueError, naming the argument, when shape does not broadcast to grad's shape"""
+    """unbroadcast raises ValueError, naming the argument, when shape does not broadcast to grad's shape (empty
+    grads included)"""
     grad = np_rng.standard_normal((3, 4))
-    for shape in [(2, 4), (5, 3, 4), (4, 3), (3, 2)]:
+    for shape in [(2, 4), (5, 3, 4), (4, 3), (3, 2), (3, 5), (4, 4), (0, 4), (1, 3, 4)]:
+        student.raises_naming(("shape", "grad"), "unbroadcast", grad, shape)
+    # empty grads, where a reshape alone would not notice, and a shape with more axes than grad
+    for grad, shape in [(np.zeros((2, 0)), (0, 0)), (np.zeros((0, 2)), (0, 3)), (np.zeros((0, 3)), (0, 2)),
+                        (np_rng.standard_normal(1), (1, 1))]:
         student.raises_naming(("shape", "grad"), "unbroadcast", grad, shape)
 
 
@@ -444,7 +457,7 @@ def test_mean_axes(student, np_rng, axis, keepdims):
 
 @graded("3.12", points=2)
 def test_matmul_non_square(student, np_rng):
-    """matmul with random non-square shapes (m, k) @ (k, n), m, k, n all different, and 1-wide edges"""
+    """matmul with random non-square shapes (m, k) @ (k, n), m, k, n all different, 1-wide edges, and k = 300"""
     for _ in range(3):
         m, k, n = (int(v) for v in np_rng.choice(np.arange(2, 8), 3, replace=False))
         graph = [["leaf", np_rng.standard_normal((m, k))], ["leaf", np_rng.standard_normal((k, n))], ["matmul", 0, 1]]
@@ -452,6 +465,9 @@ def test_matmul_non_square(student, np_rng):
                    "a's gradient is g @ b.T of shape (m, k); b's is a.T @ g of shape (k, n).")
     graph = [["leaf", np_rng.standard_normal((1, 5))], ["leaf", np_rng.standard_normal((5, 1))], ["matmul", 0, 1]]
     expect_vjp(student, graph, np_rng.standard_normal((1, 1)), "matmul of (1, 5) and (5, 1)",
+               "a's gradient is g @ b.T; b's is a.T @ g.")
+    graph = [["leaf", np_rng.standard_normal((2, 300))], ["leaf", np_rng.standard_normal((300, 3))], ["matmul", 0, 1]]
+    expect_vjp(student, graph, np_rng.standard_normal((2, 3)), "matmul of (2, 300) and (300, 3)",
                "a's gradient is g @ b.T; b's is a.T @ g.")
 
 
@@ -485,6 +501,8 @@ def test_shape_errors(student, np_rng):
     student.raises_naming(("b",), "matmul", a, np_rng.standard_normal(3))
     student.raises_naming(("a", "b"), "matmul", a, a)
     student.raises_naming(("a",), "matmul", np_rng.standard_normal((2, 2, 3)), a.T)
+    student.raises_naming(("a",), "matmul", np_rng.standard_normal((2, 3, 3)), a.T)
+    student.raises_naming(("b",), "matmul", a, np_rng.standard_normal((3, 3, 4)))
     student.raises_naming(("axis",), "sum", a, axis=2)
     student.raises_naming(("axis",), "mean", a, axis=-3)
     student.raises_naming(("axis",), "sum", a, axis=(0, 0))
@@ -550,7 +568,7 @@ def test_topological_sort_deep_skip_chain(student, np_rng):
     expect_topological(_topo(student, graph, depth), graph, depth, "topological_sort of a 5,000-deep chain with skips")
 
 
-@graded("4.14", points=2)
+@graded("4.14", points=1.5)
 def test_topological_sort_many_paths(student, np_rng):
     """60 stacked diamonds (2**60 paths from top to bottom): each node listed once"""
     graph: list[Any] = [["leaf", np_rng.standard_normal(2)]]
@@ -560,6 +578,18 @@ def test_topological_sort_many_paths(student, np_rng):
                   ["lin", [top + 1, top + 2, top], [1.0, 1.0, 0.1]]]
     root = len(graph) - 1
     expect_topological(_topo(student, graph, root), graph, root, "topological_sort of 60 stacked diamonds")
+
+
+@graded("4.16", points=0.5)
+def test_topological_sort_wide_fan_in(student, np_rng):
+    """a node with 300 distinct parents (5 of them listed twice) over 20 shared leaves: a valid order"""
+    graph: list[Any] = [["leaf", np_rng.standard_normal(2)] for _ in range(20)]
+    graph += [["lin", [int(np_rng.integers(0, 20))], [1.0]] for _ in range(300)]
+    inputs = list(range(20, 320)) + [int(i) for i in np_rng.integers(20, 320, 5)]
+    graph.append(["lin", inputs, [1.0] * len(inputs)])
+    root = len(graph) - 1
+    expect_topological(_topo(student, graph, root), graph, root,
+                       "topological_sort of a node with 305 parent links (300 distinct parents)")
 
 
 @graded("4.15", points=0.5)
@@ -645,15 +675,17 @@ def test_backward_replaces_earlier_calls(student, np_rng):
 
 @graded("5.15", points=1.5)
 def test_backward_vjp_once(student, np_rng):
-    """each node's vjp runs at most once per backward call (counted), on a graph with heavy fan-out"""
-    graph = random_wired(np_rng, 60, (2,))
+    """each node's vjp runs at most once per backward call (counted), on a 300-node graph whose root has every
+    node as a parent"""
+    graph = random_wired(np_rng, 300, (2,))
     graph += [["lin", list(range(len(graph))), [0.1] * len(graph)]]
     root = len(graph) - 1
     got = student.probe("graph_backward", graph, root, [np_rng.standard_normal(2)], [0], wired=True, uses=WIRED)
     worst = max(got["vjp_calls"])
     if worst > 1:
         node = got["vjp_calls"].index(worst)
-        fail("backward on a 60-node graph where every node feeds the root", f"the vjp of node {node} ran {worst} times",
+        fail("backward on a 300-node graph where every node feeds the root",
+             f"the vjp of node {node} ran {worst} times",
              "call each node's vjp once, with its complete gradient, not once per child or per parent.")
 
 
@@ -664,6 +696,9 @@ def test_backward_grad_argument_shapes(student, np_rng):
     for seeds, why in [([None], "no grad for a (2, 3) root"),
                        ([np_rng.standard_normal(3)], "a (3,) grad for a (2, 3) root"),
                        ([np_rng.standard_normal((3, 2))], "a (3, 2) grad for a (2, 3) root"),
+                       ([np_rng.standard_normal(2)], "a (2,) grad for a (2, 3) root"),
+                       ([np_rng.standard_normal((1, 3))], "a (1, 3) grad for a (2, 3) root"),
+                       ([2.5], "a number grad for a (2, 3) root"),
                        (["six"], "a str grad"), ([{"g": 1.0}], "a dict grad")]:
         got = student.probe("graph_backward", graph, 1, seeds, [0], wired=True, expect_error=True, uses=WIRED)
         _expect_error(got, f"backward(y, grad) with {why}",
@@ -674,6 +709,16 @@ def test_backward_grad_argument_shapes(student, np_rng):
     _expect_error(got, "backward(y, grad) with a (2,) grad for a 0-d root",
                   "a single-entry root accepts any single-entry grad; a grad with more entries is a ValueError.",
                   names=("grad",))
+    got = student.probe("graph_backward", [["leaf", np_rng.standard_normal(())], ["lin", [0], [2.0]]], 1,
+                        [np.zeros(0)], [0], wired=True, expect_error=True, uses=WIRED)
+    _expect_error(got, "backward(y, grad) with an empty (0,) grad for a 0-d root",
+                  "a single-entry root accepts any single-entry grad; a grad with more entries is a ValueError.",
+                  names=("grad",))
+    got = student.probe("graph_backward", [["leaf", np.zeros((0, 3))], ["lin", [0], [2.0]]], 1, [1.0], [0],
+                        wired=True, expect_error=True, uses=WIRED)
+    _expect_error(got, "backward(y, 1.0) for an empty (0, 3) root",
+                  "only a single-entry root accepts a single number as grad; any other root needs a grad of its "
+                  "shape.", names=("grad",))
     P.expect_grads(student, graph, 1, np_rng.integers(-3, 4, (2, 3)), [0, 1], "backward(y, <int array grad>)",
                    "every .grad is a float64 array, also for an integer grad: np.asarray(grad, dtype=np.float64).",
                    wired=True)
@@ -722,7 +767,9 @@ def test_backward_rejects_cycles_and_non_nodes(student, np_rng):
     _expect_error(got, "backward on a graph with a cycle", "topological_sort raises ValueError for a cycle; let it "
                   "propagate.")
     for mode, problem in [("count", "one gradient for its two parents"),
-                          ("shape", "a (3,) gradient for a (2, 3) parent")]:
+                          ("extra", "three gradients for its two parents"),
+                          ("shape", "a (3,) gradient for a (2, 3) parent"),
+                          ("narrow", "a (2, 1) gradient for a (2, 3) parent")]:
         graph = [["leaf", np_rng.standard_normal((2, 3))], ["leaf", np_rng.standard_normal((2, 3))],
                  ["bad", [0, 1], mode], ["lin", [2], [1.0]]]
         got = student.probe("graph_backward", graph, 3, [np_rng.standard_normal((2, 3))], [0], wired=True,
