@@ -282,10 +282,10 @@ def test_gain_ignores_param_elsewhere(student):
 
 
 @graded("2.13", points=0.125)
-@pytest.mark.parametrize("nonlinearity,param", [("gelu", None), ("ReLU", None), ("softmax", None), ("", None),
+@pytest.mark.parametrize("nonlinearity,param", [("gelu", None), ("ReLU", None), ("tanhshrink", None), ("", None),
                                                 ("leaky_relu", True), ("leaky_relu", "0.1"), ("leaky_relu", [0.1]),
                                                 ("leaky_relu", False)],
-                         ids=["gelu", "ReLU", "softmax", "empty", "slope_true", "slope_str", "slope_list",
+                         ids=["gelu", "ReLU", "tanhshrink", "empty", "slope_true", "slope_str", "slope_list",
                               "slope_false"])
 def test_gain_rejects_unknown_nonlinearity(student, nonlinearity, param):
     """calculate_gain raises ValueError for a nonlinearity it does not know (names are exact, lower-case) and for
@@ -304,7 +304,7 @@ KAIMING_CONFIGS = [
     ("relu_ignores_a-fan_out-linear", (96, 512), {"mode": "fan_out", "nonlinearity": "relu", "a": math.sqrt(5)}),
     ("leaky_sqrt5-linear", (256, 160), {"a": math.sqrt(5)}),
     ("leaky_random-fan_out-conv1d", (64, 96, 7), {"mode": "fan_out", "nonlinearity": "leaky_relu", "a": None}),
-    ("tanh-conv3d", (32, 16, 3, 5, 7), {"nonlinearity": "tanh"}),
+    ("tanh-fan_in-conv3d", (32, 16, 3, 5, 7), {"mode": "fan_in", "nonlinearity": "tanh"}),
     ("selu_ignores_a-fan_out-conv2d", (32, 96, 5, 3), {"mode": "fan_out", "nonlinearity": "selu", "a": None}),
     ("sigmoid-linear", (160, 256), {"nonlinearity": "sigmoid"}),
 ]
@@ -569,8 +569,8 @@ def test_empty_and_single_element(student, fn):
 
 
 @graded("8.8", points=0.25, task=PER_CASE)
-@pytest.mark.parametrize("kwargs", [{"mode": "fan_avg"}, {"mode": "FAN_IN"}, {"nonlinearity": "gelu"},
-                                    {"nonlinearity": "Tanh"}], ids=["mode_fan_avg", "mode_upper", "gelu", "Tanh"])
+@pytest.mark.parametrize("kwargs", [{"mode": "fan_avg"}, {"mode": "FAN_IN"}, {"nonlinearity": "tanhshrink"},
+                                    {"nonlinearity": "Tanh"}], ids=["mode_fan_avg", "mode_upper", "tanhshrink", "Tanh"])
 @pytest.mark.parametrize("fn", _fns(("kaiming_uniform_", "kaiming_normal_")))
 def test_kaiming_rejects_bad_arguments(student, fn, kwargs):
     """kaiming_* raise ValueError for a mode other than 'fan_in'/'fan_out' and an unknown nonlinearity"""
