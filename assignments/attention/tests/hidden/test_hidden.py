@@ -120,8 +120,8 @@ def _check_grads(student, q, k, v, g, what, hint, **kwargs):
 @graded("1.10", points=0.75)
 @pytest.mark.parametrize("batch", [(), (4,), (2, 3), (2, 2, 3)], ids=["2-D", "3-D", "4-D", "5-D"])
 def test_sdpa_any_leading_dims(student, rng, batch):
-    """attention over any number of leading (batch, head) dims, with L != S and E != Ev"""
-    q, k, v, _ = _qkvg(rng, batch, 5, 7, 6, 3)
+    """attention over any number of leading (batch, head) dims, with L != S and E != Ev (S = E = 300 when 2-D)"""
+    q, k, v, _ = _qkvg(rng, batch, 5, 7 if batch else 300, 6 if batch else 300, 3)
     _check_sdpa(student, q, k, v, f"scaled_dot_product_attention on q {tuple(q.shape)}, k {tuple(k.shape)}, "
                 f"v {tuple(v.shape)}", "work on the last two dims only (matmul broadcasts over the leading ones); "
                 "softmax over the keys.")
@@ -237,21 +237,30 @@ def test_sdpa_zero_features(student, rng, kind):
                 attn_mask=mask)
 
 
-SDPA_VALUE_ERRORS_CASES = ["k_features", "v_rows", "leading_dims", "mask_shape", "causal_and_mask", "q_list",
-                           "k_integer", "v_1d", "dtype_mismatch", "mask_integer", "scale_inf", "scale_string"]
-SDPA_CULPRITS = {"k_features": ("k", "q"), "v_rows": ("v", "k"), "leading_dims": ("q", "k", "v"), "mask_shape": MASK,
+SDPA_VALUE_ERRORS_CASES = ["k_features", "k_more_features", "v_rows", "v_more_rows", "v_rows_unbatched",
+                           "leading_dims", "k_leading_dims", "k_leading_dims_of_one", "v_leading_dims",
+                           "v_leading_dims_of_one", "mask_shape", "mask_extra_dim", "mask_extra_dim_wide",
+                           "causal_and_mask", "q_list", "k_integer", "v_1d", "v_1d_unbatched", "q_1d_unbatched",
+                           "k_1d_unbatched", "dtype_mismatch", "mask_integer", "scale_inf", "scale_string"]
+SDPA_CULPRITS = {"k_features": ("k", "q"), "k_more_features": ("k", "q"), "v_rows": ("v", "k"),
+                 "v_more_rows": ("v", "k"), "v_rows_unbatched": ("v", "k"), "v_1d_unbatched": ("v",),
+                 "q_1d_unbatched": ("q",), "k_1d_unbatched": ("k",), "k_leading_dims": ("q", "k"),
+                 "k_leading_dims_of_one": ("q", "k"), "v_leading_dims": ("q", "v"), "v_leading_dims_of_one": ("q", "v"),
+                 "mask_extra_dim": MASK, "mask_extra_dim_wide": MASK, "leading_dims": ("q", "k", "v"),
+                 "mask_shape": MASK,
                  "causal_and_mask": CAUSAL_AND_MASK, "q_list": ("q",), "k_integer": ("k",), "v_1d": ("v",),
                  "dtype_mismatch": ("q", "k", "v"), "mask_integer": MASK, "scale_inf": ("scale",),
                  "scale_string": ("scale",), "grad_output_shape": GRAD_OUTPUT, "grad_output_list": GRAD_OUTPUT,
                  "grad_output_transposed": GRAD_OUTPUT, "q_1d": ("q",)}
 
 
-@graded("1.19", points=0.25)
+@graded("1.19", points=0.125)
 @pytest.mark.parametrize("case", SDPA_VALUE_ERRORS_CASES)
 def test_sdpa_value_errors(student, case):
-    """attention raises ValueError naming the argument for mismatched sizes or dtypes, a mask that is not bool or
-    float or does not broadcast, mask + is_causal, a scale that is not a finite number, or a q, k or v that is not a
-    floating-point tensor of at least 2 dimensions"""
+    """attention raises ValueError naming the argument for mismatched sizes (also leading dims of 1, which matmul
+    would broadcast) or dtypes, a mask that is not bool or float or does not broadcast to the scores' shape, mask +
+    is_causal, a scale that is not a finite number, or a q, k or v that is not a floating-point tensor of at least 2
+    dimensions (batched or not)"""
     q, k, v = torch.zeros(2, 3, 4), torch.zeros(2, 5, 4), torch.zeros(2, 5, 6)
     call = {
         "dtype_mismatch": ((q, k.double(), v), {}),
@@ -259,13 +268,25 @@ def test_sdpa_value_errors(student, case):
         "scale_inf": ((q, k, v), {"scale": float("inf")}),
         "scale_string": ((q, k, v), {"scale": "0.5"}),
         "k_features": ((q, torch.zeros(2, 5, 3), v), {}),
+        "k_more_features": ((q, torch.zeros(2, 5, 5), v), {}),
         "v_rows": ((q, k, torch.zeros(2, 4, 6)), {}),
+        "v_more_rows": ((q, k, torch.zeros(2, 6, 6)), {}),
+        "v_rows_unbatched": ((q[0], k[0], torch.zeros(4, 6)), {}),
         "leading_dims": ((q, torch.zeros(3, 5, 4), torch.zeros(3, 5, 6)), {}),
+        "k_leading_dims": ((q, torch.zeros(3, 5, 4), v), {}),
+        "k_leading_dims_of_one": ((q, torch.zeros(1, 5, 4), v), {}),
+        "v_leading_dims": ((q, k, torch.zeros(3, 5, 6)), {}),
+        "v_leading_dims_of_one": ((q, k, torch.zeros(1, 5, 6)), {}),
+        "mask_extra_dim": ((q, k, v), {"attn_mask": torch.ones(1, 2, 3, 5, dtype=torch.bool)}),
+        "mask_extra_dim_wide": ((q, k, v), {"attn_mask": torch.ones(3, 2, 3, 5, dtype=torch.bool)}),
         "mask_shape": ((q, k, v), {"attn_mask": torch.ones(3, 4, dtype=torch.bool)}),
         "causal_and_mask": ((q, k, v), {"attn_mask": torch.ones(3, 5, dtype=torch.bool), "is_causal": True}),
         "q_list": (([[0.0] * 4] * 3, k, v), {}),
         "k_integer": ((q, k.long(), v), {}),
         "v_1d": ((q, k, torch.zeros(6)), {}),
+        "v_1d_unbatched": ((q[0], k[0], torch.zeros(5)), {}),
+        "q_1d_unbatched": ((torch.zeros(4), k[0], v[0]), {}),
+        "k_1d_unbatched": ((q[0], torch.zeros(4), v[0]), {}),
     }[case]
     student.raises_naming(SDPA_CULPRITS[case], "scaled_dot_product_attention", *call[0], **call[1])
 
@@ -440,10 +461,12 @@ SPLIT = ("split D into heads with view(N, rows, H, D/H).transpose(1, 2), merge w
          "reshape(N, L, D); scale each head by 1/sqrt(D/H).")
 
 
-@graded("3.10", points=1.5)
-@pytest.mark.parametrize("n,length,s,d,h", [(3, 4, 6, 12, 3), (2, 7, 5, 16, 8)], ids=["H=3", "H=8"])
+@graded("3.10", points=0.75)
+@pytest.mark.parametrize("n,length,s,d,h", [(3, 4, 6, 12, 3), (2, 7, 5, 16, 8), (2, 3, 5, 6, 1), (300, 2, 3, 300, 3)],
+                         ids=["H=3", "H=8", "H=1", "N=D=300"])
 def test_mha_matches_composition(student, rng, n, length, s, d, h):
-    """multi_head_attention with distinct N, L, S, D, H and all biases matches PyTorch's composition"""
+    """multi_head_attention with distinct N, L, S, D, H (one head; N and D of 300) and all biases matches PyTorch's
+    composition"""
     x, weights, biases = _mha_inputs(rng, n, length, s, d)
     _check_mha(student, h, x, weights, biases, f"multi_head_attention with N={n}, L={length}, S={s}, D={d}, "
                f"num_heads={h}, biases", SPLIT)
@@ -531,16 +554,22 @@ def test_mha_some_biases(student, rng):
                "each bias is optional on its own; None means no bias for that projection.")
 
 
-MHA_VALUE_ERRORS_CASES = ["heads_do_not_divide", "key_features", "key_batch", "value_length", "weight_shape",
-                          "bias_shape", "mask_shape", "causal_and_mask", "heads_negative", "heads_zero",
-                          "weight_list", "mask_list", "query_2d", "value_integer"]
+MHA_VALUE_ERRORS_CASES = ["heads_do_not_divide", "key_features", "key_narrow", "key_batch", "key_batch_small",
+                          "value_length", "value_short", "weight_shape", "weight_narrow", "bias_shape", "bias_short",
+                          "bias_list", "mask_shape", "mask_extra_dim", "mask_extra_dim_wide", "causal_and_mask",
+                          "heads_negative", "heads_zero", "heads_float", "heads_bool", "heads_string", "weight_list",
+                          "mask_list", "query_2d", "query_4d", "query_list", "key_list", "value_integer"]
 MHA_CULPRITS = {"heads_do_not_divide": HEADS, "key_features": ("key", "query"), "key_batch": ("key", "query"),
+                "key_narrow": ("key", "query"), "key_batch_small": ("key", "query"), "value_short": ("value", "key"),
+                "weight_narrow": ("w_q",), "bias_short": ("b_k",), "bias_list": ("b_k",), "mask_extra_dim": MASK,
+                "mask_extra_dim_wide": MASK, "heads_float": HEADS, "heads_bool": HEADS, "heads_string": HEADS,
+                "query_4d": ("query",), "query_list": ("query",), "key_list": ("key",),
                 "value_length": ("value", "key"), "weight_shape": ("w_o",), "bias_shape": ("b_k",),
                 "mask_shape": MASK, "causal_and_mask": CAUSAL_AND_MASK, "heads_negative": HEADS, "heads_zero": HEADS,
                 "weight_list": ("w_o",), "mask_list": MASK, "query_2d": ("query",), "value_integer": ("value",)}
 
 
-@graded("3.17", points=0.25)
+@graded("3.17", points=0.125)
 @pytest.mark.parametrize("case", MHA_VALUE_ERRORS_CASES)
 def test_mha_value_errors(student, case):
     """multi_head_attention raises ValueError, with a message naming the offending argument, for each malformed
@@ -553,6 +582,20 @@ def test_mha_value_errors(student, case):
         "heads_do_not_divide": {"num_heads": 4},
         "key_features": {"key": torch.zeros(2, 4, d + 1), "value": torch.zeros(2, 4, d + 1)},
         "value_length": {"value": torch.zeros(2, 5, d)},
+        "value_short": {"value": torch.zeros(2, 3, d)},
+        "key_narrow": {"key": torch.zeros(2, 4, d - 2), "value": torch.zeros(2, 4, d - 2)},
+        "key_batch_small": {"key": torch.zeros(1, 4, d), "value": torch.zeros(1, 4, d)},
+        "weight_narrow": {"w_q": torch.zeros(d, d - 2)},
+        "bias_short": {"b_k": torch.zeros(d - 1)},
+        "bias_list": {"b_k": [0.0] * d},
+        "mask_extra_dim": {"attn_mask": torch.ones(1, 2, 2, 3, 4, dtype=torch.bool)},
+        "mask_extra_dim_wide": {"attn_mask": torch.ones(3, 2, 2, 3, 4, dtype=torch.bool)},
+        "heads_float": {"num_heads": 2.0},
+        "heads_bool": {"num_heads": True},
+        "heads_string": {"num_heads": "2"},
+        "query_4d": {"query": torch.zeros(1, 2, 3, d)},
+        "query_list": {"query": [[[0.0] * d] * 3] * 2},
+        "key_list": {"key": [[[0.0] * d] * 4] * 2},
         "weight_shape": {"w_o": torch.zeros(d, d + 2)},
         "bias_shape": {"b_k": torch.zeros(d + 1)},
         "mask_shape": {"attn_mask": torch.ones(3, 5, dtype=torch.bool)},
