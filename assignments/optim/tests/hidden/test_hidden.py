@@ -231,7 +231,7 @@ def test_sgd_lr_change(student, rng, extra):
 def test_sgd_hyperparameter_change(student, rng):
     """momentum, dampening, weight_decay and nesterov changed between steps apply from the next step"""
     params, grads = _data(rng)
-    schedule = {"50": {"momentum": 0.5, "weight_decay": 0.2, "nesterov": True},
+    schedule = {"50": {"momentum": 0.5, "weight_decay": 1.0, "nesterov": True},
                 "120": {"dampening": 0.3, "weight_decay": 0.0, "nesterov": False}}
     _run(student, "SGD", params, grads, {"lr": 0.02, "momentum": 0.9}, schedule=schedule,
          what="SGD(lr=0.02, momentum=0.9) with momentum, dampening, weight_decay and nesterov changed mid-run",
@@ -262,22 +262,27 @@ def test_sgd_small_gradients(student, rng):
          what="SGD(lr=1.0, momentum=0.9, nesterov=True) on float32 gradients of size 1e-6", hint=MOMENTUM)
 
 
-SGD_VALUE_ERRORS_CASES = ["lr", "momentum", "weight_decay", "nesterov_without_momentum",
-                          "nesterov_with_dampening"]
+SGD_VALUE_ERRORS_CASES = ["lr", "lr_with_momentum", "momentum", "weight_decay", "nesterov_without_momentum",
+                          "nesterov_with_zero_momentum", "nesterov_with_dampening", "nesterov_with_negative_dampening"]
 
 
-@graded("2.19", points=0.2)
+@graded("2.19", points=0.125)
 @pytest.mark.parametrize("case", SGD_VALUE_ERRORS_CASES)
 def test_sgd_value_errors(student, case):
-    """SGD raises ValueError for a negative lr, momentum or weight_decay, and for Nesterov without momentum"""
+    """SGD raises ValueError for a negative lr, momentum or weight_decay, and for Nesterov without momentum or with a
+    dampening other than 0 (negative too)"""
     hyper = {
         "lr": {"lr": -0.1},
         "momentum": {"lr": 0.1, "momentum": -0.5},
         "weight_decay": {"lr": 0.1, "weight_decay": -1e-4},
         "nesterov_without_momentum": {"lr": 0.1, "nesterov": True},
         "nesterov_with_dampening": {"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "nesterov": True},
+        "nesterov_with_negative_dampening": {"lr": 0.1, "momentum": 0.9, "dampening": -0.1, "nesterov": True},
+        "nesterov_with_zero_momentum": {"lr": 0.1, "momentum": 0.0, "nesterov": True},
+        "lr_with_momentum": {"lr": -0.1, "momentum": 0.9},
     }[case]
-    student.raises_naming(("nesterov",) if case.startswith("nesterov") else (case,), "SGD", [torch.zeros(3)], **hyper)
+    names = ("nesterov",) if case.startswith("nesterov") else (case.split("_with_")[0],)
+    student.raises_naming(names, "SGD", [torch.zeros(3)], **hyper)
 
 
 # ================================================================ Task 3: Adam (18.75, and 3.25 in the shared tests)
@@ -357,20 +362,22 @@ def test_adam_betas(student, rng):
 def test_adam_hyperparameter_change(student, rng):
     """eps, weight_decay and amsgrad changed between steps apply from the next step"""
     params, grads = _data(rng, grad_scale=1e-5)
-    schedule = {"70": {"eps": 1e-4, "weight_decay": 0.1}, "140": {"eps": 1e-8, "weight_decay": 0.0, "amsgrad": False}}
+    schedule = {"70": {"eps": 1e-4, "weight_decay": 1.0}, "140": {"eps": 1e-8, "weight_decay": 0.0, "amsgrad": False}}
     _run(student, "Adam", params, grads, {"lr": 0.01, "amsgrad": True}, schedule=schedule,
          what="Adam(lr=0.01, amsgrad=True) on gradients of size 1e-5 with eps, weight_decay and amsgrad changed "
               "mid-run", hint="read self.eps, self.weight_decay and self.amsgrad at every step.")
 
 
 ADAM_VALUE_ERRORS_CASES = ["lr", "eps", "weight_decay", "beta1_one", "beta1_negative", "beta2_one",
-                           "beta2_above_one", "betas_three"]
+                           "beta2_negative", "beta2_above_one", "betas_three", "betas_one", "betas_number",
+                           "betas_string"]
 
 
-@graded("3.18", points=0.1875)
+@graded("3.18", points=0.125)
 @pytest.mark.parametrize("case", ADAM_VALUE_ERRORS_CASES)
 def test_adam_value_errors(student, case):
-    """Adam raises ValueError for a negative lr, eps or weight_decay, and betas outside [0, 1)"""
+    """Adam raises ValueError for a negative lr, eps or weight_decay, betas outside [0, 1), and betas that are not a
+    pair"""
     hyper = {
         "lr": {"lr": -1e-3},
         "eps": {"eps": -1e-8},
@@ -379,7 +386,11 @@ def test_adam_value_errors(student, case):
         "beta1_negative": {"betas": (-0.1, 0.999)},
         "beta2_one": {"betas": (0.9, 1.0)},
         "beta2_above_one": {"betas": (0.9, 1.5)},
+        "beta2_negative": {"betas": (0.9, -0.1)},
         "betas_three": {"betas": (0.9, 0.999, 0.5)},
+        "betas_one": {"betas": (0.9,)},
+        "betas_number": {"betas": 0.9},
+        "betas_string": {"betas": "0.9, 0.999"},
     }[case]
     student.raises_naming(BETAS if "beta" in case else (case,), "Adam", [torch.zeros(3)], **hyper)
 
@@ -389,10 +400,10 @@ def test_adam_value_errors(student, case):
 @graded("4.10", points=1.25)
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_adamw(student, rng, dtype):
-    """AdamW with weight_decay=0.1 matches torch.optim.AdamW over 200 steps"""
+    """AdamW with weight_decay=0.1, then 1.0 from step 150, matches torch.optim.AdamW over 200 steps"""
     params, grads = _data(rng, dtype)
-    _run(student, "AdamW", params, grads, {"lr": 0.02, "weight_decay": 0.1},
-         what=f"AdamW(lr=0.02, weight_decay=0.1) on {dtype} for {STEPS} steps",
+    _run(student, "AdamW", params, grads, {"lr": 0.02, "weight_decay": 0.1}, schedule={"150": {"weight_decay": 1.0}},
+         what=f"AdamW(lr=0.02, weight_decay=0.1, then 1.0 from step 150) on {dtype} for {STEPS} steps",
          hint="AdamW multiplies p by (1 - lr * weight_decay) before the Adam step and leaves the gradient alone.")
 
 
