@@ -430,7 +430,12 @@ def _run(pending: list[Job], workers: int | None, scheduler: str | None, progres
 
 @contextlib.contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (``kill``, Slurm's ``scancel``) stops the batch as cleanly as Ctrl-C."""
+    """SIGTERM (``kill``, Slurm's ``scancel``) stops the batch as cleanly as Ctrl-C, and so does SIGINT.
+
+    A shell script's background job (``autograder grade-batch ... &``, ``nohup``) starts with
+    SIGINT ignored, which Python keeps: ``kill -INT`` then did nothing. Within the block SIGINT
+    raises KeyboardInterrupt whatever the process inherited.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -439,10 +444,12 @@ def terminate_as_interrupt() -> Iterator[None]:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def task_failed(job: Job, exc: BaseException) -> dict[str, Any]:

@@ -405,3 +405,17 @@ def test_scheduler_option_grades_on_an_existing_cluster(tmp_path):
         for log in logs:
             log.close()
     assert not _group_alive(scheduler.pid) and (worker is None or not _group_alive(worker.pid))
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signals_interrupt_a_batch_even_when_sigint_was_ignored(signum):
+    """A script's background job inherits SIGINT ignored; within a batch both signals still interrupt it."""
+    saved = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with pytest.raises(KeyboardInterrupt), batch.terminate_as_interrupt():
+            os.kill(os.getpid(), signum)
+            time.sleep(5)  # the handler runs at the next bytecode; never reached when it works
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # the inherited disposition is restored
+    finally:
+        signal.signal(signal.SIGINT, saved)
