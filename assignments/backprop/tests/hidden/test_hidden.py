@@ -704,21 +704,17 @@ def test_backward_grad_argument_shapes(student, np_rng):
         _expect_error(got, f"backward(y, grad) with {why}",
                       "grad may be omitted only for a single-entry root, and must otherwise have the root's shape "
                       "(a number or an array: anything else is a ValueError).", names=("grad",))
-    got = student.probe("graph_backward", [["leaf", np_rng.standard_normal(())], ["lin", [0], [2.0]]], 1,
-                        [np_rng.standard_normal(2)], [0], wired=True, expect_error=True, uses=WIRED)
-    _expect_error(got, "backward(y, grad) with a (2,) grad for a 0-d root",
-                  "a single-entry root accepts any single-entry grad; a grad with more entries is a ValueError.",
-                  names=("grad",))
-    got = student.probe("graph_backward", [["leaf", np_rng.standard_normal(())], ["lin", [0], [2.0]]], 1,
-                        [np.zeros(0)], [0], wired=True, expect_error=True, uses=WIRED)
-    _expect_error(got, "backward(y, grad) with an empty (0,) grad for a 0-d root",
-                  "a single-entry root accepts any single-entry grad; a grad with more entries is a ValueError.",
-                  names=("grad",))
-    got = student.probe("graph_backward", [["leaf", np.zeros((0, 3))], ["lin", [0], [2.0]]], 1, [1.0], [0],
-                        wired=True, expect_error=True, uses=WIRED)
-    _expect_error(got, "backward(y, 1.0) for an empty (0, 3) root",
-                  "only a single-entry root accepts a single number as grad; any other root needs a grad of its "
-                  "shape.", names=("grad",))
+    single = "a single-entry root accepts any single-entry grad; a grad with more entries is a ValueError."
+    for root, seed, what, hint in [
+        (np_rng.standard_normal(()), np_rng.standard_normal(2), "backward(y, grad) with a (2,) grad for a 0-d root",
+         single),
+        (np_rng.standard_normal(()), np.zeros(0), "backward(y, grad) with an empty (0,) grad for a 0-d root", single),
+        (np.zeros((0, 3)), 1.0, "backward(y, 1.0) for an empty (0, 3) root",
+         "only a single-entry root accepts a single number as grad; any other root needs a grad of its shape."),
+    ]:
+        got = student.probe("graph_backward", [["leaf", root], ["lin", [0], [2.0]]], 1, [seed], [0], wired=True,
+                            expect_error=True, uses=WIRED)
+        _expect_error(got, what, hint, names=("grad",))
     P.expect_grads(student, graph, 1, np_rng.integers(-3, 4, (2, 3)), [0, 1], "backward(y, <int array grad>)",
                    "every .grad is a float64 array, also for an integer grad: np.asarray(grad, dtype=np.float64).",
                    wired=True)
