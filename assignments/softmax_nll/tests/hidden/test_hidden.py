@@ -17,6 +17,9 @@ DTYPES = [torch.float16, torch.float32, torch.float64]
 REDUCTIONS = ["mean", "sum", "none"]
 STABLE = "subtract the max along the dimension before exponentiating (log-sum-exp trick)."
 NO_WRITES = "never write into your inputs; use out-of-place operations."
+BATCH_SIZES = (1, 300)  # a single sample, and a batch larger than 256 (Python's cached small ints end at 256)
+BATCH_HINT = ("a batch of any size N is valid: one sample keeps its batch dimension (squeeze only the class "
+              "dimension), and sizes above 256 need == / != comparisons, never `is`.")
 
 
 def _name(dtype: torch.dtype) -> str:
@@ -77,16 +80,18 @@ def _with_neg_inf(rng: torch.Generator, shape: tuple[int, ...]) -> torch.Tensor:
 
 # ======================================================================== softmax (10)
 
-@graded("1.10", points=0.6)
-@pytest.mark.parametrize("shape,dim", [((), 0), ((7,), 0), ((3, 4, 5), 0), ((3, 4, 5), 1), ((2, 3, 4, 5), -2)])
+@graded("1.10", points=0.5)
+@pytest.mark.parametrize("shape,dim", [((), 0), ((7,), 0), ((3, 4, 5), 0), ((3, 4, 5), 1), ((3, 4, 5), -3),
+                                       ((2, 3, 4, 5), -2)])
 def test_softmax_any_dim(student, rng, shape, dim):
-    """softmax along any dimension of tensors of several ranks, 0-d included; a dim just out of range: ValueError"""
+    """softmax along any dimension of tensors of several ranks, 0-d included, down to dim = -ndim; a dim out of
+    range (just below, just above or further above): ValueError"""
     x = torch.randn(shape, generator=rng, dtype=torch.float64) * 3
     expect_close(student.call("softmax", x, dim=dim), torch.softmax(x, dim),
                  what=f"softmax(x, dim={dim}) on a {tuple(shape)} float64 input",
                  hint="normalize over exactly the dimension given (negative dims count from the end).")
     ndim = max(x.dim(), 1)
-    for bad in (-ndim - 1, ndim):  # just outside the range PyTorch accepts
+    for bad in (-ndim - 1, ndim, ndim + 1):  # outside the range PyTorch accepts: just below, just above, further
         student.raises_naming(("dim",), "softmax", x, dim=bad)
 
 
@@ -180,14 +185,14 @@ def test_softmax_value_errors(student, case):
 @graded("2.10", points=0.6)
 @pytest.mark.parametrize("shape,dim", [((), -1), ((9,), -1), ((4, 3, 5), 0), ((4, 3, 5), 1), ((2, 3, 4, 5), 2)])
 def test_log_softmax_any_dim(student, rng, shape, dim):
-    """log_softmax along any dimension of tensors of several ranks, 0-d included; a dim just outside the range
-    raises ValueError"""
+    """log_softmax along any dimension of tensors of several ranks, 0-d included; a dim outside the range (just
+    below, just above or further above) raises ValueError"""
     x = torch.randn(shape, generator=rng, dtype=torch.float64) * 3
     expect_close(student.call("log_softmax", x, dim=dim), torch.log_softmax(x, dim),
                  what=f"log_softmax(x, dim={dim}) on a {tuple(shape)} float64 input",
                  hint="reduce over exactly the dimension given (keepdim=True helps broadcasting).")
     ndim = max(x.dim(), 1)
-    for bad in (-ndim - 1, ndim):  # just outside the range PyTorch accepts (a 0-d tensor accepts -1 and 0)
+    for bad in (-ndim - 1, ndim, ndim + 1):  # outside the range PyTorch accepts (a 0-d tensor accepts -1 and 0)
         student.raises_naming(("dim",), "log_softmax", x, dim=bad)
 
 
@@ -260,7 +265,8 @@ def test_log_softmax_value_errors(student, case):
 @graded("3.10", points=1)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_nll_loss_reductions(student, rng, reduction):
-    """nll_loss matches F.nll_loss for each reduction (N != C), on log-probabilities taken as given"""
+    """nll_loss matches F.nll_loss for each reduction (N != C), on log-probabilities taken as given, also for a
+    single sample and a batch of 300"""
     x, t = _batch(rng, 11, 5)
     lp = torch.log_softmax(x, -1)
     expect_close(student.call("nll_loss", lp, t, reduction=reduction), F.nll_loss(lp, t, reduction=reduction),
@@ -272,6 +278,11 @@ def test_nll_loss_reductions(student, rng, reduction):
                  what=f"nll_loss(<11x5 float64 log-probs, rows not summing to 1>, targets, reduction={reduction!r})",
                  hint="nll_loss takes log_probs as given and returns -log_probs[n, targets[n]]: it does not apply "
                       "log_softmax itself (F.nll_loss does not either).")
+    for n in BATCH_SIZES:
+        x, t = _batch(rng, n, 5)
+        lp = torch.log_softmax(x, -1)
+        expect_close(student.call("nll_loss", lp, t, reduction=reduction), F.nll_loss(lp, t, reduction=reduction),
+                     what=f"nll_loss(<{n}x5 float64 log-probs>, targets, reduction={reduction!r})", hint=BATCH_HINT)
 
 
 TARGET_DTYPES = [torch.int32, torch.int16, torch.int8, torch.uint8]
@@ -281,12 +292,20 @@ TARGET_DTYPES_HINT = ("targets of any integer dtype are class indices; convert t
 
 @graded("3.11", points=1)
 def test_nll_loss_dtypes(student, rng):
-    """nll_loss returns the input's dtype for float16 and float32, and accepts targets of every integer dtype"""
+    """nll_loss returns the input's dtype for float16, float32 and float64 (float64 log-probs beyond float32's range
+    stay finite), and accepts targets of every integer dtype"""
     for dtype in (torch.float16, torch.float32):
         x, t = _batch(rng, 6, 4)
         lp = torch.log_softmax(x, -1).to(dtype)
         expect_close(student.call("nll_loss", lp, t), F.nll_loss(lp.double(), t).to(dtype),
                      what=f"nll_loss on {_name(dtype)} log-probs", hint="keep the input's dtype.")
+    x, t = _batch(rng, 6, 4)
+    huge = torch.log_softmax(x, -1) - 1e39  # finite in float64, beyond float32's largest value (about 3.4e38)
+    for reduction in REDUCTIONS:
+        expect_close(student.call("nll_loss", huge, t, reduction=reduction), F.nll_loss(huge, t, reduction=reduction),
+                     what=f"nll_loss(..., reduction={reduction!r}) on float64 log-probs near -1e39",
+                     hint="compute float64 input in float64: only float16 is computed in float32 (float32 overflows "
+                          "above 3.4e38).")
     x, t = _batch(rng, 7, 4)
     lp = torch.log_softmax(x, -1)
     for dtype in TARGET_DTYPES:
@@ -294,8 +313,8 @@ def test_nll_loss_dtypes(student, rng):
                      what=f"nll_loss(..., reduction='none') with {_name(dtype)} targets", hint=TARGET_DTYPES_HINT)
 
 
-NLL_LOSS_VALUE_ERRORS_CASES = ["log_probs_1d", "log_probs_3d", "log_probs_integer", "targets_2d", "targets_length",
-                               "target_negative", "target_equals_C", "unknown_reduction", "targets_list",
+NLL_LOSS_VALUE_ERRORS_CASES = ["log_probs_1d", "log_probs_3d", "log_probs_integer", "targets_not_1d", "targets_length",
+                               "target_negative", "target_C_or_above", "unknown_reduction", "targets_list",
                                "targets_bool", "targets_complex", "targets_float"]
 
 
@@ -305,21 +324,23 @@ def test_nll_loss_value_errors(student, case):
     """nll_loss raises ValueError, with a message naming the offending argument, for malformed inputs"""
     lp = torch.log_softmax(torch.zeros(3, 4), -1)
     t = torch.tensor([0, 1, 2])
-    args = {
-        "log_probs_1d": (lp[0], t[:1], "mean"),
-        "log_probs_3d": (lp.view(3, 2, 2), t, "mean"),
-        "log_probs_integer": (lp.long(), t, "mean"),
-        "targets_2d": (lp, t.view(3, 1), "mean"),
-        "targets_length": (lp, t[:2], "mean"),
-        "target_negative": (lp, torch.tensor([0, -1, 2]), "mean"),
-        "target_equals_C": (lp, torch.tensor([0, 4, 2]), "mean"),
-        "unknown_reduction": (lp, t, "avg"),
-        "targets_list": (lp, [0, 1, 2], "mean"),
-        "targets_bool": (lp, torch.tensor([True, False, True]), "mean"),
-        "targets_complex": (lp, t.to(torch.complex64), "mean"),
-        "targets_float": (lp, t.double(), "mean"),
+    calls = {
+        "log_probs_1d": [(lp[0], t[:1], "mean")],
+        "log_probs_3d": [(lp.view(3, 2, 2), t, "mean")],
+        "log_probs_integer": [(lp.long(), t, "mean")],
+        "targets_not_1d": [(lp, t.view(3, 1), "mean"), (lp, t[0], "mean")],
+        "targets_length": [(lp, t[:2], "mean"), (lp, torch.tensor([0, 1, 2, 3]), "mean")],
+        "target_negative": [(lp, torch.tensor([0, -1, 2]), "mean")],
+        "target_C_or_above": [(lp, torch.tensor([0, 4, 2]), "mean"), (lp, torch.tensor([0, 5, 2]), "mean"),
+                              (lp[:1], torch.tensor([4]), "mean")],
+        "unknown_reduction": [(lp, t, "avg")],
+        "targets_list": [(lp, [0, 1, 2], "mean")],
+        "targets_bool": [(lp, torch.tensor([True, False, True]), "mean")],
+        "targets_complex": [(lp, t.to(torch.complex64), "mean")],
+        "targets_float": [(lp, t.double(), "mean")],
     }[case]
-    student.raises_naming(_culprit(case), "nll_loss", args[0], args[1], reduction=args[2])
+    for log_probs, targets, reduction in calls:
+        student.raises_naming(_culprit(case), "nll_loss", log_probs, targets, reduction=reduction)
 
 
 @graded("3.13", points=1)
@@ -365,12 +386,19 @@ def test_nll_loss_edge_shapes(student):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
 def test_cross_entropy_matches_torch(student, rng, reduction, smoothing):
-    """cross_entropy matches F.cross_entropy for each reduction, with and without label smoothing"""
+    """cross_entropy matches F.cross_entropy for each reduction, with and without label smoothing, also for a single
+    sample and a batch of 300"""
     x, t = _batch(rng, 9, 6)
     expect_close(student.call("cross_entropy", x, t, reduction=reduction, label_smoothing=smoothing),
                  _ce(x, t, reduction=reduction, label_smoothing=smoothing),
                  what=f"cross_entropy(<9x6 float64>, targets, reduction={reduction!r}, label_smoothing={smoothing})",
                  hint="smoothing spreads eps/C over all C classes (target included) and keeps 1 - eps on the target.")
+    for n in BATCH_SIZES:
+        x, t = _batch(rng, n, 6)
+        expect_close(student.call("cross_entropy", x, t, reduction=reduction, label_smoothing=smoothing),
+                     _ce(x, t, reduction=reduction, label_smoothing=smoothing),
+                     what=f"cross_entropy(<{n}x6 float64>, targets, reduction={reduction!r}, "
+                          f"label_smoothing={smoothing})", hint=BATCH_HINT)
 
 
 @graded("4.11", points=1)
@@ -437,31 +465,33 @@ def test_cross_entropy_dtypes(student, rng):
 @graded("4.13", points=0.125)
 @pytest.mark.parametrize("case", ["smoothing_negative", "smoothing_above_one", "smoothing_string", "logits_1d",
                                   "logits_3d", "logits_integer", "unknown_reduction", "targets_list", "targets_bool",
-                                  "targets_complex", "targets_float", "targets_2d", "targets_length",
-                                  "target_negative", "target_equals_C", "target_invalid_full_smoothing"])
+                                  "targets_complex", "targets_float", "targets_not_1d", "targets_length",
+                                  "target_negative", "target_C_or_above", "target_invalid_full_smoothing"])
 def test_cross_entropy_value_errors(student, case):
     """cross_entropy raises ValueError, with a message naming the offending argument, for malformed inputs (targets
     are checked also with label_smoothing=1.0)"""
     x, t = torch.zeros(3, 4), torch.tensor([0, 1, 2])
-    call = {
-        "smoothing_negative": ((x, t), {"label_smoothing": -0.1}),
-        "smoothing_above_one": ((x, t), {"label_smoothing": 1.01}),
-        "smoothing_string": ((x, t), {"label_smoothing": "0.1"}),
-        "logits_1d": ((x[0], t[:1]), {}),
-        "logits_3d": ((x.view(3, 2, 2), t), {}),
-        "logits_integer": ((x.long(), t), {}),
-        "unknown_reduction": ((x, t), {"reduction": "average"}),
-        "targets_list": ((x, [0, 1, 2]), {}),
-        "targets_bool": ((x, torch.tensor([True, False, True])), {}),
-        "targets_complex": ((x, t.to(torch.complex64)), {}),
-        "targets_float": ((x, t.float()), {}),
-        "targets_2d": ((x, t.view(3, 1)), {}),
-        "targets_length": ((x, t[:2]), {}),
-        "target_negative": ((x, torch.tensor([0, -1, 2])), {}),
-        "target_equals_C": ((x, torch.tensor([0, 4, 2])), {}),
-        "target_invalid_full_smoothing": ((x, torch.tensor([0, 4, 2])), {"label_smoothing": 1.0}),
+    calls = {
+        "smoothing_negative": [((x, t), {"label_smoothing": -0.1})],
+        "smoothing_above_one": [((x, t), {"label_smoothing": 1.01})],
+        "smoothing_string": [((x, t), {"label_smoothing": "0.1"})],
+        "logits_1d": [((x[0], t[:1]), {})],
+        "logits_3d": [((x.view(3, 2, 2), t), {})],
+        "logits_integer": [((x.long(), t), {})],
+        "unknown_reduction": [((x, t), {"reduction": "average"})],
+        "targets_list": [((x, [0, 1, 2]), {})],
+        "targets_bool": [((x, torch.tensor([True, False, True])), {})],
+        "targets_complex": [((x, t.to(torch.complex64)), {})],
+        "targets_float": [((x, t.float()), {})],
+        "targets_not_1d": [((x, t.view(3, 1)), {}), ((x, t[0]), {})],
+        "targets_length": [((x, t[:2]), {}), ((x, torch.tensor([0, 1, 2, 3])), {})],
+        "target_negative": [((x, torch.tensor([0, -1, 2])), {})],
+        "target_C_or_above": [((x, torch.tensor([0, 4, 2])), {}), ((x, torch.tensor([0, 5, 2])), {}),
+                              ((x[:1], torch.tensor([4])), {})],
+        "target_invalid_full_smoothing": [((x, torch.tensor([0, 4, 2])), {"label_smoothing": 1.0})],
     }[case]
-    student.raises_naming(_culprit(case), "cross_entropy", *call[0], **call[1])
+    for args, kwargs in calls:
+        student.raises_naming(_culprit(case), "cross_entropy", *args, **kwargs)
 
 
 @graded("4.14", points=1)
@@ -491,13 +521,20 @@ def test_cross_entropy_full_smoothing(student, rng):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("smoothing", [0.0, 0.3])
 def test_backward_matches_autograd(student, rng, reduction, smoothing):
-    """cross_entropy_backward matches PyTorch's autograd for each reduction and label smoothing"""
+    """cross_entropy_backward matches PyTorch's autograd for each reduction and label smoothing, also for a single
+    sample and a batch of 300"""
     x, t = _batch(rng, 10, 7)
     expect_close(student.call("cross_entropy_backward", x, t, reduction=reduction, label_smoothing=smoothing),
                  _ce_grad(x, t, reduction=reduction, label_smoothing=smoothing),
                  what=f"cross_entropy_backward(<10x7 float64>, targets, reduction={reduction!r}, "
                       f"label_smoothing={smoothing})",
                  hint="gradient = (softmax - target distribution) * upstream, divided by N only for 'mean'.")
+    for n in BATCH_SIZES:
+        x, t = _batch(rng, n, 7)
+        expect_close(student.call("cross_entropy_backward", x, t, reduction=reduction, label_smoothing=smoothing),
+                     _ce_grad(x, t, reduction=reduction, label_smoothing=smoothing),
+                     what=f"cross_entropy_backward(<{n}x7 float64>, targets, reduction={reduction!r}, "
+                          f"label_smoothing={smoothing})", hint=BATCH_HINT)
 
 
 @graded("5.11", points=1)
@@ -561,32 +598,38 @@ def test_backward_dtypes(student, rng):
 
 
 @graded("5.14", points=0.0625)
-@pytest.mark.parametrize("case", ["grad_output_shape", "unknown_reduction", "smoothing_above_one", "smoothing_negative",
-                                  "smoothing_string", "logits_1d", "logits_integer", "target_too_big",
-                                  "target_negative", "targets_list", "targets_bool", "targets_complex",
-                                  "targets_float", "targets_length", "grad_output_one_element", "grad_output_string"])
+@pytest.mark.parametrize("case", ["grad_output_not_vector", "unknown_reduction", "smoothing_above_one",
+                                  "smoothing_negative", "smoothing_string", "logits_not_2d", "logits_integer",
+                                  "target_C_or_above", "target_negative", "targets_list", "targets_bool",
+                                  "targets_complex", "targets_float", "targets_not_1d", "targets_length",
+                                  "grad_output_not_scalar"])
 def test_backward_value_errors(student, case):
     """cross_entropy_backward raises ValueError, with a message naming the offending argument, for malformed inputs"""
     x, t = torch.zeros(3, 4), torch.tensor([0, 1, 2])
-    call = {
-        "smoothing_negative": ((x, t), {"label_smoothing": -0.5}),
-        "smoothing_string": ((x, t), {"label_smoothing": "0.1"}),
-        "logits_1d": ((x[0], t[:1]), {}),
-        "logits_integer": ((x.long(), t), {}),
-        "target_negative": ((x, torch.tensor([0, -1, 1])), {}),
-        "targets_float": ((x, t.float()), {}),
-        "grad_output_shape": ((x, t), {"reduction": "none", "grad_output": torch.ones(4)}),
-        "unknown_reduction": ((x, t), {"reduction": "max"}),
-        "smoothing_above_one": ((x, t), {"label_smoothing": 2.0}),
-        "target_too_big": ((x, torch.tensor([0, 4, 1])), {}),
-        "targets_list": ((x, [0, 1, 2]), {}),
-        "targets_bool": ((x, torch.tensor([True, False, True])), {}),
-        "targets_complex": ((x, t.to(torch.complex64)), {}),
-        "targets_length": ((x, t[:2]), {}),
-        "grad_output_one_element": ((x, t), {"reduction": "mean", "grad_output": torch.ones(1)}),
-        "grad_output_string": ((x, t), {"reduction": "sum", "grad_output": "1"}),
+    calls = {
+        "smoothing_negative": [((x, t), {"label_smoothing": -0.5})],
+        "smoothing_string": [((x, t), {"label_smoothing": "0.1"})],
+        "logits_not_2d": [((x[0], t[:1]), {}), ((x.view(3, 2, 2), t), {})],
+        "logits_integer": [((x.long(), t), {})],
+        "target_negative": [((x, torch.tensor([0, -1, 1])), {})],
+        "targets_float": [((x, t.float()), {})],
+        "grad_output_not_vector": [((x, t), {"reduction": "none", "grad_output": torch.ones(4)}),
+                                   ((x, t), {"reduction": "none", "grad_output": torch.ones(2)}),
+                                   ((x, t), {"reduction": "none", "grad_output": 1.5})],
+        "unknown_reduction": [((x, t), {"reduction": "max"})],
+        "smoothing_above_one": [((x, t), {"label_smoothing": 2.0})],
+        "target_C_or_above": [((x, torch.tensor([0, 4, 1])), {}), ((x, torch.tensor([0, 5, 1])), {}),
+                              ((x[:1], torch.tensor([4])), {})],
+        "targets_list": [((x, [0, 1, 2]), {})],
+        "targets_bool": [((x, torch.tensor([True, False, True])), {})],
+        "targets_complex": [((x, t.to(torch.complex64)), {})],
+        "targets_not_1d": [((x, t.view(3, 1)), {}), ((x, t[0]), {})],
+        "targets_length": [((x, t[:2]), {}), ((x, torch.tensor([0, 1, 2, 3])), {})],
+        "grad_output_not_scalar": [((x, t), {"reduction": "mean", "grad_output": torch.ones(1)}),
+                                   ((x, t), {"reduction": "sum", "grad_output": "1"})],
     }[case]
-    student.raises_naming(_culprit(case), "cross_entropy_backward", *call[0], **call[1])
+    for args, kwargs in calls:
+        student.raises_naming(_culprit(case), "cross_entropy_backward", *args, **kwargs)
 
 
 @graded("5.15", points=1)
