@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import pytest
 from . import __version__, assignment, intake, results, sandbox, static_checks, timeline, user_slots
 from .device import resolve_device
 from .errors import GraderError, SubmissionError, UsageError
+from .line_coverage import LineCoverage
 from .pytest_plugin import CATEGORIES, GradingContext, GradingPlugin
 from .student import SandboxTransport, Student
 from .worker.timing import fix_allocator
@@ -53,10 +55,13 @@ def grade(
     isolation: str = "auto",
     select: str | None = None,
     root: Path | None = None,
+    only: Collection[str] | None = None,
+    coverage: LineCoverage | None = None,
 ) -> Grading:
     """Grade one submission and write results.json; UsageError for bad arguments.
 
-    ``root`` holds ``assignments/`` (default: the repository's); ``autograder mutants`` passes it.
+    ``root`` holds ``assignments/`` (default: the repository's); ``only`` (test node ids) and
+    ``coverage`` are for ``autograder mutants``, which passes ``root`` too.
     """
     started = time.monotonic()
     record = timeline.Timeline()
@@ -78,7 +83,8 @@ def grade(
         isolation_warning=isolation_warning(spec, level, isolation),
     )
     try:
-        result = _run(spec, taken, problem, device, seed, level, select, extra, started, record)
+        scope = Scope(select, frozenset(only) if only is not None else None, coverage)
+        result = _run(spec, taken, problem, device, seed, level, scope, extra, started, record)
     except UsageError:
         raise
     except Exception as exc:  # noqa: BLE001 - any grader failure must still produce results.json
@@ -134,8 +140,17 @@ def _not_user() -> str:
     return f"The unprivileged-user level was not used: {problem}; to get it, {how}."
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Which tests run (``--select``, node ids), and the coverage to fill in (``autograder mutants``)."""
+
+    select: str | None = None
+    only: frozenset[str] | None = None
+    coverage: LineCoverage | None = None
+
+
 def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionError | None, device: str,
-         seed: int, level: str, select: str | None, extra: results.Extra, started: float,
+         seed: int, level: str, scope: Scope, extra: results.Extra, started: float,
          record: timeline.Timeline) -> results.GradingResult:
     """Stage the file, run pytest with the grading plugin, and gather the result."""
     record.add("intake", time.monotonic() - started)
@@ -147,16 +162,22 @@ def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionE
         if level == "user":
             Path(tmp).chmod(0o711)  # the sandbox user may pass through to its stage, not list it
         stage = sandbox.prepare_stage(Path(tmp) / "stage", spec, taken.source, spec.preload)
-        transport = SandboxTransport(stage, lambda: sandbox.Worker(stage, spec.limits, level, device))
+        coverage = scope.coverage
+        traced = coverage is not None and coverage.trace
+        transport = SandboxTransport(stage, lambda: sandbox.Worker(stage, spec.limits, level, device,
+                                                                   trace_lines=traced))
         if not report.syntax_error:  # a file that cannot load never reaches the worker
             transport.start_early()
         preload(spec.grader_preload)
         student = Student(transport, report, spec.module_file, device, taken.ignored)
-        ctx = GradingContext(spec, student, seed, device, extra=extra)
+        ctx = GradingContext(spec, student, seed, device, extra=extra, only=scope.only, coverage=coverage)
         try:
-            code = _pytest(spec, ctx, Path(tmp), select, record)
+            code = _pytest(spec, ctx, Path(tmp), scope.select, record)
         finally:
             transport.close()
+            if coverage is not None:
+                coverage.imports = set(map(int, transport.ready.get("lines", ())))
+                coverage.disturbed = bool(transport.crashes or student.timed_out or transport.import_crash)
             record.add(timeline.WORKER_START, sum(transport.start_seconds))
             record.ended = time.monotonic()
         extra.worker_starts = transport.starts
@@ -169,7 +190,7 @@ def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionE
     errors = list(ctx.collection_errors) + [f"{t.nodeid}: {t.grader_error}" for t in ctx.results if t.grader_error]
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not ctx.results:
         errors.append(f"pytest exited with {code!r} after collecting {len(ctx.results)} graded test(s)")
-    tests = sorted(ctx.results, key=lambda t: (_number_key(t.number), t.name))
+    tests = sorted(ctx.results, key=lambda t: (results.number_key(t.number), t.name))
     result = results.GradingResult(tests, time.monotonic() - started, "", extra, errors)
     result.output = _summary(spec, result, report, import_problem, import_stdout)
     return result
@@ -211,11 +232,6 @@ def _pytest(spec: assignment.Assignment, ctx: GradingContext, tmp: Path, select:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
-
-
-def _number_key(number: str) -> tuple[int | str, ...]:
-    """Sort "1.10" after "1.9"."""
-    return tuple(int(p) if p.isdigit() else p for p in number.split("."))
 
 
 def _summary(spec: assignment.Assignment, result: results.GradingResult, report: static_checks.Report,

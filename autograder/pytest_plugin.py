@@ -15,10 +15,12 @@ an AuthoringError naming the test.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import re
 import secrets
 import shutil
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ import pytest
 from . import compare, performance, seeds, static_checks
 from .assignment import Assignment, load_folder
 from .errors import AuthoringError, CheckFailed, SubmissionError
+from .line_coverage import LineCoverage
 from .results import CATEGORIES, Extra, TestResult
 from .student import SIZE_CLASSES, LocalTransport, Student, local_config, running_test
 
@@ -46,6 +49,10 @@ class GradingContext:
     results: list[TestResult] = field(default_factory=list)
     extra: Extra = field(default_factory=Extra)
     collection_errors: list[str] = field(default_factory=list)
+    only: frozenset[str] | None = None
+    """Node ids of the tests to run (``autograder mutants``); None: all of them."""
+    coverage: LineCoverage | None = None
+    """Filled in with the lines each test ran when the worker traces (``autograder mutants``)."""
 
 
 @dataclass
@@ -309,18 +316,45 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"assignment authoring error: {exc}") from None
         if meta is not None:
             item.stash[META] = meta
+    if mode.context is not None and mode.context.only is not None:
+        _keep_only(config, items, mode.context.only)
     # small tests first, then scale, then performance (stable: file order within a class)
     items.sort(key=lambda item: SIZE_CLASSES.index(item.stash[META].size) if META in item.stash else 0)
+
+
+def _keep_only(config: pytest.Config, items: list[pytest.Item], only: frozenset[str]) -> None:
+    """Deselect every test not in ``only``."""
+    dropped = [item for item in items if item.nodeid not in only]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item.nodeid in only]
 
 
 # --------------------------------------------------------------------------- running
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
-    """The student's calls know the size class of the test they belong to (a timeout's reach)."""
+    """The student's calls know the size class of the test they belong to (a timeout's reach); a traced
+    grading records the lines each test ran."""
     meta = item.stash.get(META, None)
-    with running_test(meta.size if meta is not None else "small", meta.name if meta is not None else item.name):
+    with _lines_of(item), running_test(meta.size if meta is not None else "small",
+                                       meta.name if meta is not None else item.name):
         return (yield)
+
+
+@contextlib.contextmanager
+def _lines_of(item: pytest.Item) -> Iterator[None]:
+    """Record the lines of the submitted file the test ran, when the worker traces (``autograder mutants``)."""
+    mode = item.config.stash.get(MODE, None)
+    ctx = mode.context if mode is not None else None
+    if ctx is None or ctx.coverage is None or not ctx.coverage.trace:
+        yield
+        return
+    ctx.student.lines = set()
+    try:
+        yield
+    finally:
+        ctx.coverage.tests[item.nodeid] = ctx.student.lines or set()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["CATEGORIES", "Extra", "GradingResult", "Measure", "TestResult", "error_result", "from_gradescope", "loads",
-           "read_results", "schema", "to_gradescope", "validate", "write_atomic"]
+           "number_key", "read_results", "schema", "to_gradescope", "validate", "write_atomic"]
 
 SCHEMA_PATH = Path(__file__).with_name("gradescope_results.schema.json")
 CATEGORIES = ("public", "hidden", "performance")
@@ -125,6 +125,11 @@ class GradingResult:
     @property
     def max_score(self) -> float:
         return round(sum(t.max_score for t in self.tests), POINT_DECIMALS)
+
+
+def number_key(number: str) -> tuple[int | str, ...]:
+    """A test number's sort key: "1.10" after "1.9"."""
+    return tuple(int(p) if p.isdigit() else p for p in number.split("."))
 
 
 def to_gradescope(result: GradingResult) -> dict[str, Any]:

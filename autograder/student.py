@@ -205,6 +205,8 @@ class SandboxTransport:
     worker: Worker | None = None
     import_crash: WorkerCrash | None = None
     starts: int = 0
+    crashes: int = 0
+    """Requests that ended with the worker gone (a crash or a timeout)."""
     start_seconds: list[float] = field(default_factory=list)
     ready: dict[str, Any] = field(default_factory=dict)
     process_cap: bool = False
@@ -235,6 +237,7 @@ class SandboxTransport:
         try:
             return self.worker.request(header, blobs, timeout)
         except WorkerCrash:
+            self.crashes += 1
             self.worker.close()
             self.worker = None
             raise
@@ -281,6 +284,8 @@ class Student:
         """Function name -> (size class, title) of the test whose call timed out; absent: a small test."""
         self.limit: float | None = None
         """Seconds each request may take (``time_limit``); None: the assignment's call limit."""
+        self.lines: set[int] | None = None
+        """When the worker traces (``autograder mutants``): the lines of the file the requests ran."""
 
     @contextlib.contextmanager
     def time_limit(self, seconds: float) -> Iterator[None]:
@@ -399,6 +404,11 @@ class Student:
                  kwargs: dict[str, Any]) -> Outcome:
         return self._exchange(header, fn, args, kwargs, self.limit)[0]
 
+    def _note_lines(self, head: dict[str, Any]) -> None:
+        """Add the lines a traced worker says the request ran (``autograder mutants``; our own code there)."""
+        if self.lines is not None:
+            self.lines.update(int(n) for n in head.get("lines", ()))
+
     def _exchange(self, header: dict[str, Any], fn: str | None, args: tuple[Any, ...],
                   kwargs: dict[str, Any], timeout: float | None) -> tuple[Outcome, Reply]:
         """Encode, send, decode; crashes and banned hits become student-facing failures."""
@@ -418,6 +428,7 @@ class Student:
                         self.timed_out_in[name] = _running.get()
             raise CheckFailed(f"{what}: {crash.problem}", crash.hint) from None
         head = reply.header
+        self._note_lines(head)
         if "grader_error" in head:
             raise GraderError(f"worker refused a request: {head['grader_error']}")
         if head.get("banned_hits"):

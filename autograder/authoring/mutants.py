@@ -10,6 +10,9 @@ Every mutant is graded by the real grader (public and hidden tests; performance 
 ``--performance``) on the Dask engine of ``grade-batch``: a Dask task is a chunk of mutants that
 one trusted process (``python -m autograder.authoring.mutants CHUNK``) grades in turn, each in its
 own fresh sandboxed worker, so a mutant pays no Python, pytest and torch start-up of its own.
+Without ``--performance``, the reference is graded once first with the worker tracing lines
+(``selection``): a mutant then runs only the tests that reach its mutated statement, and every
+other test keeps the reference's result, which is what it would score (the mutant never runs there).
 Each mutant's folder under ``--out`` has the mutant file, its results.json and a manifest keyed
 like grade-batch's (mutant content, grader version, seed, selection): a rerun regrades nothing
 already graded under the same key.
@@ -17,6 +20,7 @@ already graded under the same key.
 
 from __future__ import annotations
 
+import ast
 import datetime
 import difflib
 import hashlib
@@ -32,11 +36,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .. import assignment, runner
+from .. import assignment, results, runner
 from ..batch import jobs as batch
 from ..batch.progress import Progress
 from ..errors import AuthoringError, UsageError
 from . import templates
+from .selection import Reach, merged, statement_lines, tests_reaching
 
 __all__ = [
     "EXCLUDED_OPERATORS", "Mutant", "MutantsReport", "enumerate_mutants", "equivalents", "reference_file",
@@ -196,21 +201,20 @@ def equivalents(spec: assignment.Assignment) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- grading
-def _grade_in_process(job: batch.Job, root: str | None) -> dict[str, Any]:
-    """Grade one mutant in this (trusted) process, in a fresh sandboxed worker; write its files; its manifest."""
-    from .. import grading
+def _grade_in_process(job: batch.Job, root: str | None, only: list[str] | None, reach: Reach | None,
+                      title: str) -> dict[str, Any]:
+    """Grade one mutant in this (trusted) process, in a fresh sandboxed worker; write its files; its manifest.
 
+    With ``only`` (and the reference's ``reach``), just the tests that reach the mutated statement run,
+    and the others take the reference's results; a grading a timeout or crash disturbed runs again in full.
+    """
     out_dir = Path(job.out_dir)
     partial = out_dir / f".results.{os.getpid()}.json"
-    key = job.key
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
+    tests = frozenset(only) if only is not None and reach is not None else None
     try:
-        outcome = grading.grade(str(key["assignment"]), Path(job.path), partial, device=str(key["device"]),
-                                seed=int(key["seed"]), isolation=str(key["isolation"]), select=key.get("select"),
-                                root=Path(root) if root else None)
-        errors = outcome.result.grader_errors
-        status, message = ("grader error", str(errors[0])[:500]) if errors else ("graded", "")
+        status, message = _grade_mutant(job, partial, root, tests, reach, title)
     except Exception as exc:  # noqa: BLE001 - one mutant's grader failure is that mutant's error, not the chunk's
         status, message = "grader error", f"{type(exc).__name__}: {str(exc)[:300]}"
     data, digest = runner.read_with_digest(partial)
@@ -219,17 +223,77 @@ def _grade_in_process(job: batch.Job, root: str | None) -> dict[str, Any]:
     else:
         status, message = "grader error", message or "no results.json was written"
     return batch.write_outcome(job, status, message, data, started=started, seconds=time.monotonic() - t0,
-                               digest=digest, exit_code=0, device=str(key["device"]), worker="")
+                               digest=digest, exit_code=0, device=str(job.key["device"]), worker="")
 
 
-def grade_chunk(jobs: list[batch.Job], root: str | None, chunk_file: str) -> list[dict[str, Any]]:
-    """Grade a chunk of mutants in one trusted subprocess (runs on a Dask worker); return their manifests."""
-    Path(chunk_file).write_text(json.dumps({"root": root, "jobs": [asdict(j) for j in jobs]}), encoding="utf-8")
+def _grade_mutant(job: batch.Job, partial: Path, root: str | None, only: frozenset[str] | None, reach: Reach | None,
+                  title: str) -> tuple[str, str]:
+    """Grade the mutant into ``partial``, with the tests in ``only`` when given and undisturbed; status, message."""
+    from .. import grading
+    from ..line_coverage import LineCoverage
+
+    key = job.key
+
+    def grade(tests: frozenset[str] | None, coverage: LineCoverage | None) -> results.GradingResult:
+        return grading.grade(str(key["assignment"]), Path(job.path), partial, device=str(key["device"]),
+                             seed=int(key["seed"]), isolation=str(key["isolation"]), select=key.get("select"),
+                             root=Path(root) if root else None, only=tests, coverage=coverage).result
+
+    if only is not None and reach is not None:
+        watch = LineCoverage(trace=False)
+        ran = grade(only, watch) if only else results.GradingResult([], 0.0, "")
+        if not (watch.disturbed or ran.grader_errors):
+            result = merged(ran, reach, only, title)
+            results.write_atomic(partial, results.to_gradescope(result))
+            return "graded", f"{len(ran.tests)} of {len(result.tests)} tests ran (the rest never reach the mutant)"
+    errors = grade(None, None).grader_errors
+    return ("grader error", str(errors[0])[:500]) if errors else ("graded", "")
+
+
+def _trace_reference(trace: dict[str, Any], root: str | None) -> None:
+    """Grade the reference with the worker tracing lines and write its reach.json (a ``trace`` chunk)."""
+    from .. import grading
+    from ..line_coverage import LineCoverage
+
+    coverage = LineCoverage()
+    out = Path(trace["out"])
+    result = grading.grade(str(trace["assignment"]), Path(trace["path"]), out.with_name("results.json"), device="cpu",
+                           seed=int(trace["seed"]), isolation="auto", select=trace["select"],
+                           root=Path(root) if root else None, coverage=coverage).result
+    reach = Reach(frozenset(coverage.imports), {t.nodeid: frozenset(coverage.tests.get(t.nodeid, ()))
+                                                for t in result.tests}, {t.nodeid: t for t in result.tests})
+    batch.write_json(out, {"key": trace["key"], "score": result.score, "max_score": result.max_score,
+                           "grader_errors": result.grader_errors, "disturbed": coverage.disturbed,
+                           **reach.as_dict()})
+
+
+def grade_chunk(jobs: list[batch.Job], root: str | None, chunk_file: str,
+                only: dict[str, list[str] | None] | None = None, reach: str | None = None) -> list[dict[str, Any]]:
+    """Grade a chunk of mutants in one trusted subprocess (runs on a Dask worker); return their manifests.
+
+    ``only`` maps a mutant id to the node ids of the tests that reach it (absent or None: every test),
+    from the reference's reach.json at ``reach``.
+    """
+    chunk = {"root": root, "jobs": [asdict(j) for j in jobs], "only": only or {}, "reach": reach}
+    code, stderr = _trusted(chunk, chunk_file, batch.GRADING_TIMEOUT * len(jobs))
+    manifests = []
+    for job in jobs:
+        manifest = batch.read_manifest(Path(job.out_dir))
+        if manifest is None or manifest.get("key") != job.key:
+            last = stderr.strip().splitlines()[-1:] or ["no output"]
+            manifest = batch.task_failed(job, RuntimeError(f"grading process ended with {code}: {last[0][:200]}"))
+        manifests.append(manifest)
+    return manifests
+
+
+def _trusted(chunk: dict[str, Any], chunk_file: str, timeout: float) -> tuple[int | None, str]:
+    """Run ``python -m autograder.authoring.mutants CHUNK_FILE`` on ``chunk``: its exit code and stderr."""
+    Path(chunk_file).write_text(json.dumps(chunk), encoding="utf-8")
     cmd = [sys.executable, "-m", "autograder.authoring.mutants", chunk_file]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, preexec_fn=runner.interrupt_with_parent)
     try:
-        _, stderr = proc.communicate(timeout=batch.GRADING_TIMEOUT * len(jobs))
+        _, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         runner.stop(proc)
         stderr = "the chunk took too long and was stopped"
@@ -238,15 +302,7 @@ def grade_chunk(jobs: list[batch.Job], root: str | None, chunk_file: str) -> lis
         raise
     finally:
         Path(chunk_file).unlink(missing_ok=True)
-    manifests = []
-    for job in jobs:
-        manifest = batch.read_manifest(Path(job.out_dir))
-        if manifest is None or manifest.get("key") != job.key:
-            last = (stderr or "").strip().splitlines()[-1:] or ["no output"]
-            manifest = batch.task_failed(job, RuntimeError(f"grading process ended with {proc.returncode}: "
-                                                            f"{last[0][:200]}"))
-        manifests.append(manifest)
-    return manifests
+    return proc.returncode, stderr or ""
 
 
 def _chunks(jobs: list[batch.Job], workers: int) -> Iterator[list[batch.Job]]:
@@ -257,7 +313,7 @@ def _chunks(jobs: list[batch.Job], workers: int) -> Iterator[list[batch.Job]]:
 
 
 def _grade_all(pending: list[batch.Job], out: Path, root: Path | None, workers: int | None, scheduler: str | None,
-               progress: Progress) -> None:
+               progress: Progress, only: dict[str, list[str] | None], reach: Path | None) -> None:
     """Grade the pending mutants on Dask, chunk by chunk, reporting each as its chunk finishes."""
     from distributed import as_completed
 
@@ -268,8 +324,10 @@ def _grade_all(pending: list[batch.Job], out: Path, root: Path | None, workers: 
         futures, chunks = [], list(_chunks(pending, n))
         for i, chunk in enumerate(chunks):
             chunk_file = str((chunks_dir / f"{chunk[0].run}-{i}.json").resolve())
-            futures.append(client.submit(grade_chunk, chunk, str(root) if root else None, chunk_file,
-                                         key=f"mutants-{chunk[0].run}-{i}", pure=False))
+            selected = {j.submission_id: only.get(j.submission_id) for j in chunk}
+            futures.append(client.submit(grade_chunk, chunk, str(root) if root else None, chunk_file, selected,
+                                         str(reach) if reach else None, key=f"mutants-{chunk[0].run}-{i}",
+                                         pure=False))
         by_key = {f.key: chunk for f, chunk in zip(futures, chunks)}
         progress.start()
         try:
@@ -348,7 +406,11 @@ def run(
                      "skipped\n")
     try:
         if pending:
-            _grade_all(pending, out, root, workers, scheduler, progress)
+            reach: Path | None = None
+            only: dict[str, list[str] | None] = {}
+            if not performance:
+                reach, only = _selections(spec, source, out, version, seed, root, pending, chosen, stream)
+            _grade_all(pending, out, root, workers, scheduler, progress, only, reach)
     finally:
         progress.finish()
     entries = [_entry(m, diff, folder, known) for m, diff, folder in rows]
@@ -359,6 +421,59 @@ def run(
                            data["errors"], data["kill_rate"], out, len(pending), time.monotonic() - t0)
     report.survivors = [mutant for mutant in entries if mutant["status"] == "survived"]
     return report
+
+
+def _selections(spec: assignment.Assignment, source: str, out: Path, version: str, seed: int, root: Path | None,
+                pending: list[batch.Job], chosen: list[Mutant], stream: TextIO,
+                ) -> tuple[Path, dict[str, list[str] | None]]:
+    """The reference's reach.json, and per pending mutant the tests that reach it (None: every test)."""
+    path, reach = _reference_reach(spec, source, out, version, seed, root)
+    tree = ast.parse(source)
+    by_id = {m.id: m for m in chosen}
+    only: dict[str, list[str] | None] = {}
+    for job in pending:
+        m = by_id[job.submission_id]
+        tests = tests_reaching(reach, statement_lines(tree, m.line, m.column))
+        only[m.id] = sorted(tests) if tests is not None else None
+    counts = [len(t) if t is not None else len(reach.tests) for t in only.values()]
+    stream.write(f"each mutant runs only the tests that reach its statement: {sum(counts) / len(counts):.0f} of "
+                 f"{len(reach.tests)} on average ({sum(not c for c in counts)} reached by none)\n")
+    return path, only
+
+
+def _reference_reach(spec: assignment.Assignment, source: str, out: Path, version: str, seed: int,
+                     root: Path | None) -> tuple[Path, Reach]:
+    """Which tests reach which lines of the reference: traced once per reference, grader version and seed."""
+    path = (out / "reference" / "reach.json").resolve()
+    key = {"content_hash": hashlib.sha256(source.encode()).hexdigest(), "grader_version": version, "seed": seed,
+           "select": NOT_PERFORMANCE}
+    data = _read_json(path)
+    if data is None or data.get("key") != key:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        trace = {"assignment": spec.name, "path": str(reference_file(spec, root)), "out": str(path), "seed": seed,
+                 "select": NOT_PERFORMANCE, "key": key}
+        _, stderr = _trusted({"root": str(root) if root else None, "trace": trace}, str(path.with_name("trace.json")),
+                             batch.GRADING_TIMEOUT)
+        data = _read_json(path)
+        if data is None or data.get("key") != key:
+            last = stderr.strip().splitlines()[-1:] or ["no output"]
+            raise AuthoringError(str(reference_file(spec, root)), f"grading the reference failed: {last[0][:300]}")
+    where = str(path.with_name("results.json"))
+    if data["grader_errors"] or data["score"] != data["max_score"]:
+        raise AuthoringError(where, f"the reference scores {data['score']:g} of {data['max_score']:g} (grader errors: "
+                                    f"{len(data['grader_errors'])}); mutants are judged against full marks")
+    if data["disturbed"]:
+        raise AuthoringError(where, "a call timed out or the worker crashed while grading the reference")
+    return path, Reach.from_dict(data)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object from ``path``, or None if it is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _entry(m: Mutant, diff: str, folder: Path, known: dict[str, str]) -> dict[str, Any]:
@@ -386,12 +501,18 @@ def summarize(name: str, seed: int, entries: list[dict[str, Any]]) -> dict[str, 
 
 
 def _main(chunk_file: str) -> int:
-    """Grade the mutants of one chunk file in turn (the subprocess ``grade_chunk`` starts)."""
+    """Trace the reference, or grade the mutants of one chunk file in turn (the subprocess ``_trusted`` starts)."""
     data = json.loads(Path(chunk_file).read_text(encoding="utf-8"))
+    root = data.get("root")
+    if "trace" in data:
+        _trace_reference(data["trace"], root)
+        return 0
+    reach = Reach.from_dict(json.loads(Path(data["reach"]).read_text(encoding="utf-8"))) if data["reach"] else None
     for raw in data["jobs"]:
         job = batch.Job(**raw)
         if not batch.is_current(Path(job.out_dir), job.key):
-            _grade_in_process(job, data.get("root"))
+            title = assignment.load(str(job.key["assignment"]), Path(root) if root else None).title
+            _grade_in_process(job, root, data["only"].get(job.submission_id), reach, title)
     return 0
 
 

@@ -59,6 +59,8 @@ class Worker:
     """The worker's own pids cgroup (process cap, and a complete list of its processes), if available."""
     slot: user_slots.UserSlot | None = None
     """The sandbox uid of a ``user``-level worker, held while it lives."""
+    trace_lines: bool = False
+    """Report the lines of the submitted file each request ran (``autograder mutants`` only)."""
     python: str = field(default_factory=lambda: sys.executable)
     """The interpreter the worker runs (with the grader's packages); at the ``user`` level it must be
     runnable by an unprivileged user."""
@@ -197,6 +199,7 @@ class Worker:
             preload=list(self.stage.preload),
             threads=1,
             output_cap=self.limits.output_kb * 1024,
+            trace_lines=self.trace_lines,
         )
         path = self.stage.runtime_dir / "config.json"
         path.write_text(json.dumps(asdict(config)), encoding="utf-8")

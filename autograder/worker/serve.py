@@ -27,6 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from . import guard, protocol, timing
+from .lines import LineTracer
 
 __all__ = ["Dispatcher", "WorkerConfig", "main"]
 
@@ -56,6 +57,8 @@ class WorkerConfig:
     preload: list[str] = field(default_factory=list)
     threads: int = 1
     output_cap: int = 64 * 1024
+    trace_lines: bool = False
+    """Report the lines of the student's file each request ran (``autograder mutants`` only, never a student)."""
 
 
 class CappedText(io.TextIOBase):
@@ -115,6 +118,7 @@ class Dispatcher:
         self._add_: Any = None
         self._set_threads: Any = None
         self._aten_mode: Any = None
+        self.tracer = LineTracer(config.module_path) if config.trace_lines else None
 
     # ------------------------------------------------------------------ start-up
     def load(self) -> dict[str, Any]:
@@ -142,13 +146,22 @@ class Dispatcher:
     def import_student(self) -> dict[str, Any]:
         """Import the student's module; any failure is recorded as the student's import error."""
         out = CappedText(self.config.output_cap)
+        if self.tracer is not None:
+            self.tracer.install()
         try:
             with _redirect(out, self.capture):
                 self.module = _import_file(self.config.module_name, self.config.module_path)
         except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, anything
             self.last_exception = exc
             self.import_error = error_info(exc, self.config.module_path)
-        return {"op": "ready", "import_error": self.import_error, "stdout": out.text(), "pid": os.getpid()}
+        ready = {"op": "ready", "import_error": self.import_error, "stdout": out.text(), "pid": os.getpid()}
+        return self._with_lines(ready)
+
+    def _with_lines(self, reply: dict[str, Any]) -> dict[str, Any]:
+        """The reply, with the lines of the student's file run since the last reply when tracing."""
+        if self.tracer is not None:
+            reply["lines"] = self.tracer.take()
+        return reply
 
     # ------------------------------------------------------------------ requests
     def handle(self, header: dict[str, Any], blobs: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
@@ -165,6 +178,8 @@ class Dispatcher:
             return {"ok": False, "grader_error": f"bad request: {exc}"}, []
         out = CappedText(self.config.output_cap)
         self.hits.clear()
+        if self.tracer is not None:
+            self.tracer.install()  # again: a timing request clears trace hooks
         reply: dict[str, Any] = {"ok": True}
         out_blobs: list[bytes] = []
         try:
@@ -180,7 +195,7 @@ class Dispatcher:
         reply["stdout"] = out.text()
         reply["banned_hits"] = sorted(set(self.hits))
         reply["device"] = device
-        return reply, out_blobs
+        return self._with_lines(reply), out_blobs
 
     def _guarded(self, op: str) -> Any:
         """The banned-operator mode for calls and probes (not timings: they are checked before)."""
