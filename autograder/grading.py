@@ -57,11 +57,13 @@ def grade(
     root: Path | None = None,
     only: Collection[str] | None = None,
     coverage: LineCoverage | None = None,
+    zygote: sandbox.Zygote | None = None,
 ) -> Grading:
     """Grade one submission and write results.json; UsageError for bad arguments.
 
-    ``root`` holds ``assignments/`` (default: the repository's); ``only`` (test node ids) and
-    ``coverage`` are for ``autograder mutants``, which passes ``root`` too.
+    ``root`` holds ``assignments/`` (default: the repository's); ``only`` (test node ids),
+    ``coverage`` and ``zygote`` (workers forked from a fork server of the same assignment and
+    isolation level) are for ``autograder mutants``, which passes ``root`` too.
     """
     started = time.monotonic()
     record = timeline.Timeline()
@@ -70,7 +72,7 @@ def grade(
     one_thread()
     spec = assignment.load(assignment_name, root)
     device = resolve_device(device)
-    level = sandbox.choose_isolation(isolation)
+    level = zygote.isolation if zygote is not None else sandbox.choose_isolation(isolation)
     seed = secrets.randbelow(2**31) if seed is None else seed
     problem: SubmissionError | None = None
     try:
@@ -83,7 +85,7 @@ def grade(
         isolation_warning=isolation_warning(spec, level, isolation),
     )
     try:
-        scope = Scope(select, frozenset(only) if only is not None else None, coverage)
+        scope = Scope(select, frozenset(only) if only is not None else None, coverage, zygote)
         result = _run(spec, taken, problem, device, seed, level, scope, extra, started, record)
     except UsageError:
         raise
@@ -142,11 +144,13 @@ def _not_user() -> str:
 
 @dataclass(frozen=True)
 class Scope:
-    """Which tests run (``--select``, node ids), and the coverage to fill in (``autograder mutants``)."""
+    """Which tests run (``--select``, node ids), the coverage to fill in and the zygote (``autograder mutants``)."""
 
     select: str | None = None
     only: frozenset[str] | None = None
     coverage: LineCoverage | None = None
+    zygote: sandbox.Zygote | None = None
+    """Fork the workers from this server instead of starting each (``autograder mutants``)."""
 
 
 def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionError | None, device: str,
@@ -164,8 +168,9 @@ def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionE
         stage = sandbox.prepare_stage(Path(tmp) / "stage", spec, taken.source, spec.preload)
         coverage = scope.coverage
         traced = coverage is not None and coverage.trace
-        transport = SandboxTransport(stage, lambda: sandbox.Worker(stage, spec.limits, level, device,
-                                                                   trace_lines=traced))
+        zygote = scope.zygote
+        transport = SandboxTransport(stage, lambda: zygote.worker(taken.source, traced) if zygote is not None
+                                     else sandbox.Worker(stage, spec.limits, level, device, trace_lines=traced))
         if not report.syntax_error:  # a file that cannot load never reaches the worker
             transport.start_early()
         preload(spec.grader_preload)

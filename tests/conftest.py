@@ -127,6 +127,86 @@ def grade(tmp_path: Path) -> GradeFn:
     return _grade
 
 
+TWO_REFERENCE = '''"""Two tasks."""
+
+SCALE = 2
+
+
+def negate(x):
+    return -x
+
+
+def double(x):
+    if x == 0:
+        return 0
+    return SCALE * x
+'''
+TWO_TESTS = '''from autograder.testing import graded
+
+
+@graded("1.1", 1)
+def test_negate(student):
+    assert student.call("negate", 3) == -3, "negate(3) is wrong"
+
+
+@graded("2.1", 1)
+def test_double(student):
+    assert student.call("double", 3) == 6, "double(3) is wrong"
+
+
+@graded("2.2", 1)
+def test_negate_then_double(student):
+    assert student.call("double", student.call("negate", 2)) == -4, "double(negate(2)) is wrong"
+'''
+TWO_TOML = '''[assignment]
+name = "two"
+title = "Two"
+points = { hidden = 3 }
+preload = []
+
+[tasks]
+negate = "Task 1: negate"
+double = "Task 2: double"
+
+[limits]
+call_seconds = 2
+'''
+
+
+@dataclass
+class Two:
+    """A quick assignment ``two`` (two tasks, three hidden tests, no torch) under a temporary root."""
+
+    root: Path
+    reference: str = TWO_REFERENCE
+    count: int = 0
+
+    def grade(self, source: str, **kwargs: Any) -> Any:
+        """Grade ``source`` as two.py in this process (``grading.grade``, seed 1); the Grading."""
+        from autograder import grading
+
+        self.count += 1
+        path = self.root / f"submitted{self.count}" / "two.py"
+        path.parent.mkdir()
+        path.write_text(source, encoding="utf-8")
+        return grading.grade("two", path, path.with_name("results.json"), device="cpu", seed=1, root=self.root,
+                             **kwargs)
+
+    def line(self, text: str) -> int:
+        """The line number of ``text`` in the reference."""
+        return self.reference.splitlines().index(text) + 1
+
+
+@pytest.fixture
+def two(tmp_path: Path) -> Two:
+    """The assignment ``two`` under ``tmp_path``: grade any source as its two.py."""
+    folder = tmp_path / "assignments" / "two"
+    (folder / "tests" / "hidden").mkdir(parents=True)
+    (folder / "assignment.toml").write_text(TWO_TOML, encoding="utf-8")
+    (folder / "tests" / "hidden" / "test_hidden.py").write_text(TWO_TESTS, encoding="utf-8")
+    return Two(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def reference_source() -> Callable[[str], str]:
     """The reference solution of an assignment, without solution markers."""

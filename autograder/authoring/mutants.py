@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .. import assignment, results, runner
+from .. import assignment, results, runner, sandbox
 from ..batch import jobs as batch
 from ..batch.progress import Progress
 from ..errors import AuthoringError, UsageError
@@ -202,7 +202,7 @@ def equivalents(spec: assignment.Assignment) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- grading
 def _grade_in_process(job: batch.Job, root: str | None, only: list[str] | None, reach: Reach | None,
-                      title: str) -> dict[str, Any]:
+                      zygote: sandbox.Zygote | None, title: str) -> dict[str, Any]:
     """Grade one mutant in this (trusted) process, in a fresh sandboxed worker; write its files; its manifest.
 
     With ``only`` (and the reference's ``reach``), just the tests that reach the mutated statement run,
@@ -214,7 +214,7 @@ def _grade_in_process(job: batch.Job, root: str | None, only: list[str] | None, 
     t0 = time.monotonic()
     tests = frozenset(only) if only is not None and reach is not None else None
     try:
-        status, message = _grade_mutant(job, partial, root, tests, reach, title)
+        status, message = _grade_mutant(job, partial, root, tests, reach, zygote, title)
     except Exception as exc:  # noqa: BLE001 - one mutant's grader failure is that mutant's error, not the chunk's
         status, message = "grader error", f"{type(exc).__name__}: {str(exc)[:300]}"
     data, digest = runner.read_with_digest(partial)
@@ -227,26 +227,34 @@ def _grade_in_process(job: batch.Job, root: str | None, only: list[str] | None, 
 
 
 def _grade_mutant(job: batch.Job, partial: Path, root: str | None, only: frozenset[str] | None, reach: Reach | None,
-                  title: str) -> tuple[str, str]:
-    """Grade the mutant into ``partial``, with the tests in ``only`` when given and undisturbed; status, message."""
+                  zygote: sandbox.Zygote | None, title: str) -> tuple[str, str]:
+    """Grade the mutant into ``partial``, with the tests in ``only`` when given and undisturbed; status, message.
+
+    Workers come from ``zygote`` when there is one; a grading that hit a grader error is tried again with a
+    worker started afresh.
+    """
     from .. import grading
     from ..line_coverage import LineCoverage
 
     key = job.key
 
-    def grade(tests: frozenset[str] | None, coverage: LineCoverage | None) -> results.GradingResult:
+    def grade(tests: frozenset[str] | None, coverage: LineCoverage | None,
+              server: sandbox.Zygote | None) -> results.GradingResult:
         return grading.grade(str(key["assignment"]), Path(job.path), partial, device=str(key["device"]),
                              seed=int(key["seed"]), isolation=str(key["isolation"]), select=key.get("select"),
-                             root=Path(root) if root else None, only=tests, coverage=coverage).result
+                             root=Path(root) if root else None, only=tests, coverage=coverage, zygote=server).result
 
     if only is not None and reach is not None:
         watch = LineCoverage(trace=False)
-        ran = grade(only, watch) if only else results.GradingResult([], 0.0, "")
+        ran = grade(only, watch, zygote) if only else results.GradingResult([], 0.0, "")
         if not (watch.disturbed or ran.grader_errors):
             result = merged(ran, reach, only, title)
             results.write_atomic(partial, results.to_gradescope(result))
             return "graded", f"{len(ran.tests)} of {len(result.tests)} tests ran (the rest never reach the mutant)"
-    errors = grade(None, None).grader_errors
+        zygote = None if ran.grader_errors else zygote
+    errors = grade(None, None, zygote).grader_errors
+    if errors and zygote is not None:
+        errors = grade(None, None, None).grader_errors
     return ("grader error", str(errors[0])[:500]) if errors else ("graded", "")
 
 
@@ -508,11 +516,20 @@ def _main(chunk_file: str) -> int:
         _trace_reference(data["trace"], root)
         return 0
     reach = Reach.from_dict(json.loads(Path(data["reach"]).read_text(encoding="utf-8"))) if data["reach"] else None
-    for raw in data["jobs"]:
-        job = batch.Job(**raw)
-        if not batch.is_current(Path(job.out_dir), job.key):
-            title = assignment.load(str(job.key["assignment"]), Path(root) if root else None).title
-            _grade_in_process(job, root, data["only"].get(job.submission_id), reach, title)
+    jobs = [batch.Job(**raw) for raw in data["jobs"]]
+    jobs = [job for job in jobs if not batch.is_current(Path(job.out_dir), job.key)]
+    if not jobs:
+        return 0
+    key = jobs[0].key
+    spec = assignment.load(str(key["assignment"]), Path(root) if root else None)
+    # One fork server per chunk (not with --performance: timed tests run in workers started as for students).
+    zygote = sandbox.Zygote(spec, sandbox.choose_isolation(str(key["isolation"]))) if key.get("select") else None
+    try:
+        for job in jobs:
+            _grade_in_process(job, root, data["only"].get(job.submission_id), reach, zygote, spec.title)
+    finally:
+        if zygote is not None:
+            zygote.shut()
     return 0
 
 

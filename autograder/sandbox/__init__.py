@@ -8,7 +8,8 @@ rlimits, its own session/process group killed as a whole, and a wall-clock deadl
 request. Replies are read as framed plain data.
 
 One module per noun: ``stage`` (the folder the worker sees), ``isolation`` (probing and
-choosing a level), ``process`` (the ``Worker``), ``cgroup`` (its pids cgroup), ``reaping``
+choosing a level), ``process`` (the ``Worker``), ``zygote`` (a fork server of workers, for
+``autograder mutants``), ``cgroup`` (its pids cgroup), ``reaping``
 (killing and reaping its process tree), ``proc_tree`` (that tree as /proc shows it) and
 ``cpu_clock`` (its CPU time).
 """
@@ -17,6 +18,7 @@ from ..worker.protocol import Reply
 from .isolation import ISOLATION_LEVELS, bubblewrap_works, choose_isolation, user_isolation_works
 from .process import Worker
 from .stage import Stage, prepare_stage
+from .zygote import Zygote
 
-__all__ = ["ISOLATION_LEVELS", "Reply", "Stage", "Worker", "bubblewrap_works", "choose_isolation", "prepare_stage",
-           "user_isolation_works"]
+__all__ = ["ISOLATION_LEVELS", "Reply", "Stage", "Worker", "Zygote", "bubblewrap_works", "choose_isolation",
+           "prepare_stage", "user_isolation_works"]

@@ -64,6 +64,10 @@ class Worker:
     python: str = field(default_factory=lambda: sys.executable)
     """The interpreter the worker runs (with the grader's packages); at the ``user`` level it must be
     runnable by an unprivileged user."""
+    boot: str = BOOT
+    """The Python code the process runs (``zygote.ZYGOTE_BOOT`` for a fork server)."""
+    pass_fds: tuple[int, ...] = ()
+    """File descriptors the process inherits, named after the config path in its arguments."""
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> dict[str, Any]:
@@ -90,7 +94,7 @@ class Worker:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
                 cwd=self.stage.submission_dir, env=self._env(), start_new_session=True,
-                preexec_fn=self._set_limits, close_fds=True,
+                preexec_fn=self._set_limits, close_fds=True, pass_fds=self.pass_fds,
             )
         except OSError as exc:
             raise GraderError(f"cannot start the worker ({self.isolation}): {exc}") from exc
@@ -207,7 +211,8 @@ class Worker:
         return Path(run / "config.json")
 
     def _command(self, config_path: Path) -> list[str]:
-        python = [self.python, "-I", "-c", BOOT, str(config_path), str(config_path.parent)]
+        python = [self.python, "-I", "-c", self.boot, str(config_path), str(config_path.parent),
+                  *map(str, self.pass_fds)]
         if self.isolation != "bubblewrap":
             return python
         # Mount order matters: the private /tmp first, so a Python environment that lives under

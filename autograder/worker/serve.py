@@ -24,12 +24,12 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, BinaryIO, NoReturn
 
 from . import guard, protocol, timing
 from .lines import LineTracer
 
-__all__ = ["Dispatcher", "WorkerConfig", "main"]
+__all__ = ["Dispatcher", "WorkerConfig", "main", "protocol_streams", "read_config", "serve"]
 
 
 @dataclass
@@ -273,20 +273,37 @@ def _import_file(name: str, path: str) -> ModuleType:
     return module
 
 
-def main(config_path: str) -> None:
-    """Serve requests on the pipes the grader gave as stdin/stdout until told to exit."""
+def read_config(config_path: str) -> WorkerConfig:
+    """The worker's settings, from the config.json the trusted side wrote."""
     with open(config_path, encoding="utf-8") as fh:
         data = json.load(fh)
-        config = WorkerConfig(**dict(data, banned=BannedApis(**data.get("banned", {}))))
+    return WorkerConfig(**dict(data, banned=BannedApis(**data.get("banned", {}))))
+
+
+def protocol_streams() -> tuple[BinaryIO, BinaryIO]:
+    """The request and reply pipes (given as stdin and stdout); fds 0-2 then point at /dev/null."""
     proto_in = os.fdopen(os.dup(0), "rb")
     proto_out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    os.close(devnull)
+    return proto_in, proto_out
+
+
+def main(config_path: str) -> None:
+    """Serve requests on the pipes the grader gave as stdin/stdout until told to exit."""
+    config = read_config(config_path)
+    proto_in, proto_out = protocol_streams()
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     timing.fix_allocator()
     dispatcher = Dispatcher(config)
     dispatcher.prepare()
+    serve(dispatcher, proto_in, proto_out)
+
+
+def serve(dispatcher: Dispatcher, proto_in: BinaryIO, proto_out: BinaryIO) -> NoReturn:
+    """Say hello, import the student's module, then answer requests until told to exit."""
     protocol.write_message(proto_out, {"op": "hello"})  # the runtime works; no student code has run yet
     protocol.write_message(proto_out, dispatcher.import_student())
     while True:
