@@ -233,10 +233,36 @@ def _pytest(spec: assignment.Assignment, ctx: GradingContext, tmp: Path, select:
     try:
         return int(pytest.main(args, plugins=[GradingPlugin(ctx), timeline.Recorder(record)]))
     finally:
+        forget_modules_under(spec.tests_dir)
         if saved is None:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+
+
+def forget_modules_under(folder: Path) -> None:
+    """Drop the modules imported from ``folder`` (the tests) from sys.modules.
+
+    pytest's importlib mode names a test module after its path below the rootdir (``hidden.test_hidden``)
+    and reuses a module of that name already imported; a second grading in this process (``autograder
+    mutants`` grades many) must import its own tests, not another assignment's of the same name.
+    """
+    prefixes = tuple({str(folder) + os.sep, str(folder.resolve()) + os.sep})
+    for name, module in list(sys.modules.items()):
+        if any(place.startswith(prefixes) for place in _places(module)):
+            del sys.modules[name]
+
+
+def _places(module: object) -> list[str]:
+    """Where a module was loaded from: its file, or a package's folders (none for built-in and odd modules)."""
+    try:
+        file, path = getattr(module, "__file__", None), getattr(module, "__dict__", {}).get("__path__")
+    except Exception:  # noqa: BLE001 - some extension modules answer attribute lookups in odd ways
+        return []
+    places = [file] if isinstance(file, str) else []
+    if isinstance(path, list):
+        places += [p for p in path if isinstance(p, str)]
+    return places
 
 
 def _summary(spec: assignment.Assignment, result: results.GradingResult, report: static_checks.Report,

@@ -41,3 +41,15 @@ def test_a_timeout_marks_the_grading_disturbed(two: Any) -> None:
     coverage = LineCoverage(trace=False)
     result = two.grade(two.reference.replace("    return -x\n", HANGS), coverage=coverage).result
     assert result.score == 1 and coverage.disturbed
+
+
+def test_each_grading_in_a_process_imports_its_own_tests(two: Any, tmp_path_factory: Any) -> None:
+    """Two assignments whose tests have the same module names, graded in one process: each gets its own tests."""
+    assert two.grade(two.reference).result.score == 3
+    other = type(two)(tmp_path_factory.mktemp("other"))
+    folder = other.root / "assignments" / "two"
+    (folder / "tests" / "hidden").mkdir(parents=True)
+    (folder / "assignment.toml").write_text((two.root / "assignments" / "two" / "assignment.toml").read_text())
+    tests = (two.root / "assignments" / "two" / "tests" / "hidden" / "test_hidden.py").read_text()
+    (folder / "tests" / "hidden" / "test_hidden.py").write_text(tests.replace("== 6", "== 7"))
+    assert other.grade(two.reference).result.score == 2, "the second grading ran the first one's tests"

@@ -259,6 +259,7 @@ def _grade_mutant(job: batch.Job, partial: Path, root: str | None, only: frozens
                              seed=int(key["seed"]), isolation=str(key["isolation"]), select=key.get("select"),
                              root=Path(root) if root else None, only=tests, coverage=coverage, zygote=server).result
 
+    why = "every test ran" if reach is None else "every test ran (the import runs the mutated statement)"
     if only is not None and reach is not None:
         watch = LineCoverage(trace=False)
         ran = grade(only, watch, zygote) if only else results.GradingResult([], 0.0, "")
@@ -266,11 +267,13 @@ def _grade_mutant(job: batch.Job, partial: Path, root: str | None, only: frozens
             result = merged(ran, reach, only, title)
             results.write_atomic(partial, results.to_gradescope(result))
             return "graded", f"{len(ran.tests)} of {len(result.tests)} tests ran (the rest never reach the mutant)"
+        why = "every test ran (a grader error)" if ran.grader_errors else \
+            "every test ran (a call timed out or the worker crashed)"
         zygote = None if ran.grader_errors else zygote
     errors = grade(None, None, zygote).grader_errors
     if errors and zygote is not None:
         errors = grade(None, None, None).grader_errors
-    return ("grader error", str(errors[0])[:500]) if errors else ("graded", "")
+    return ("grader error", str(errors[0])[:500]) if errors else ("graded", why)
 
 
 def _trace_reference(trace: dict[str, Any], root: str | None) -> None:
