@@ -288,8 +288,7 @@ def _trace_reference(trace: dict[str, Any], root: str | None) -> None:
                            root=Path(root) if root else None, coverage=coverage).result
     reach = Reach(frozenset(coverage.imports), {t.nodeid: frozenset(coverage.tests.get(t.nodeid, ()))
                                                 for t in result.tests}, {t.nodeid: t for t in result.tests})
-    batch.write_json(out, {"key": trace["key"], "score": result.score, "max_score": result.max_score,
-                           "grader_errors": result.grader_errors, "disturbed": coverage.disturbed,
+    batch.write_json(out, {"key": trace["key"], "errors": result.grader_errors, "disturbed": coverage.disturbed,
                            **reach.as_dict()})
 
 
@@ -483,13 +482,14 @@ def _reference_reach(spec: assignment.Assignment, source: str, out: Path, versio
         if data is None or data.get("key") != key:
             last = stderr.strip().splitlines()[-1:] or ["no output"]
             raise AuthoringError(str(reference_file(spec, root)), f"grading the reference failed: {last[0][:300]}")
-    where = str(path.with_name("results.json"))
-    if data["grader_errors"] or data["score"] != data["max_score"]:
-        raise AuthoringError(where, f"the reference scores {data['score']:g} of {data['max_score']:g} (grader errors: "
-                                    f"{len(data['grader_errors'])}); mutants are judged against full marks")
+    where, reach = str(path.with_name("results.json")), Reach.from_dict(data)
+    graded = reach.graded
+    if data["errors"] or not graded.tests or graded.score != graded.max_score:
+        raise AuthoringError(where, f"the reference scores {graded.score:g} of {graded.max_score:g} (grader errors: "
+                                    f"{len(data['errors'])}); mutants are judged against full marks")
     if data["disturbed"]:
         raise AuthoringError(where, "a call timed out or the worker crashed while grading the reference")
-    return path, Reach.from_dict(data)
+    return path, reach
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

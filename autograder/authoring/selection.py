@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .. import results
+from ..results import GradingResult, TestResult
 
 __all__ = ["Reach", "merged", "statement_lines", "tests_reaching"]
 
@@ -33,21 +34,26 @@ class Reach:
     imports: frozenset[int]
     tests: dict[str, frozenset[int]]
     """Test node id -> the lines of the reference it ran."""
-    results: dict[str, results.TestResult] = field(default_factory=dict)
+    results: dict[str, TestResult] = field(default_factory=dict)
     """Test node id -> the reference's result of that test."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (``reach.json`` in the mutants folder)."""
         return {"imports": sorted(self.imports),
-                "tests": {nodeid: {"lines": sorted(lines), "result": asdict(self.results[nodeid])}
-                          for nodeid, lines in self.tests.items()}}
+                "by_test": {nodeid: {"lines": sorted(lines), "result": asdict(self.results[nodeid])}
+                            for nodeid, lines in self.tests.items()}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reach:
         """Read ``as_dict`` back."""
-        tests = data["tests"]
-        return cls(frozenset(data["imports"]), {n: frozenset(t["lines"]) for n, t in tests.items()},
-                   {n: results.TestResult(**t["result"]) for n, t in tests.items()})
+        by_test = data["by_test"]
+        return cls(frozenset(data["imports"]), {n: frozenset(t["lines"]) for n, t in by_test.items()},
+                   {n: TestResult(**t["result"]) for n, t in by_test.items()})
+
+    @property
+    def graded(self) -> GradingResult:
+        """The reference's grading, as its results (for its score)."""
+        return GradingResult(list(self.results.values()), 0.0, "")
 
 
 def statement_lines(tree: ast.Module, line: int, column: int) -> range:
@@ -85,12 +91,12 @@ def tests_reaching(reach: Reach, lines: range) -> frozenset[str] | None:
     return frozenset(nodeid for nodeid, ran in reach.tests.items() if ran.intersection(lines))
 
 
-def merged(result: results.GradingResult, reach: Reach, only: frozenset[str], title: str) -> results.GradingResult:
+def merged(result: GradingResult, reach: Reach, only: frozenset[str], title: str) -> GradingResult:
     """A grading of the tests in ``only``, completed with the reference's results of every other test."""
     ran = {t.nodeid for t in result.tests}
     rest = [r for nodeid, r in reach.results.items() if nodeid not in only and nodeid not in ran]
     tests = sorted([*result.tests, *rest], key=lambda t: (results.number_key(t.number), t.name))
-    full = results.GradingResult(tests, result.execution_time, "", result.extra_data, list(result.grader_errors))
+    full = GradingResult(tests, result.execution_time, "", result.extra_data, list(result.grader_errors))
     full.output = (f"{title}: {full.score:g} / {full.max_score:g} points. {len(ran)} of {len(tests)} tests ran; "
                    "the others never reach the mutated statement, so their results are the reference's.")
     return full

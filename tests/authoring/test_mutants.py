@@ -185,6 +185,16 @@ def test_a_weakened_hidden_test_lowers_the_kill_rate(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_reference_without_full_marks_stops_the_run(tmp_path: Path) -> None:
+    """Mutants are judged against full marks: a reference that fails a test is an authoring error, not a kill rate."""
+    root = _tiny(tmp_path / "a", TINY_TESTS.replace("== -3", "== 3"))
+    done = subprocess.run([sys.executable, "-c", RUN, str(tmp_path / "out"), str(root)], capture_output=True,
+                          text=True, cwd=REPO, timeout=600)
+    assert done.returncode != 0 and "the reference scores 1 of 2" in done.stderr
+    assert not (tmp_path / "out" / "mutants.json").exists()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", assignment.names())
 def test_fixed_sample_per_assignment(name: str, tmp_path: Path) -> None:
     """`autograder mutants <a> --max 2 --seed 1` runs and writes mutants.json with the issue's fields."""
