@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import glob
+import sys
+
 from .errors import UsageError
 
-__all__ = ["DEVICES", "check_device", "resolve_device"]
+__all__ = ["DEVICES", "GPU_NODES", "check_device", "gpu_nodes", "resolve_device"]
 
 DEVICES = ("auto", "cpu", "cuda")
 """Accepted as given; ``cuda:N`` names one GPU."""
@@ -17,9 +20,17 @@ def check_device(requested: str) -> str:
     return requested
 
 
+GPU_NODES = ("/dev/nvidiactl", "/dev/nvidia[0-9]*", "/dev/dxg", "/dev/kfd")
+"""Device files without which no GPU reaches torch on Linux: NVIDIA's, WSL2's (``dxg``) and ROCm's (``kfd``)."""
+
+
 def resolve_device(requested: str) -> str:
-    """``auto`` -> cuda if present else cpu; ``cuda`` without a GPU is a usage error."""
-    if check_device(requested) == "cpu":
+    """``auto`` -> cuda if present else cpu; ``cuda`` without a GPU is a usage error.
+
+    ``auto`` on a Linux machine without any GPU device file is cpu without importing torch (about
+    1 s): grading launches its worker first, and imports torch while the worker boots.
+    """
+    if check_device(requested) == "cpu" or (requested == "auto" and not gpu_nodes()):
         return "cpu"
     import torch
 
@@ -28,3 +39,10 @@ def resolve_device(requested: str) -> str:
     if requested == "auto":
         return "cpu"
     raise UsageError(f"--device {requested}: no CUDA device is available here")
+
+
+def gpu_nodes() -> bool:
+    """Whether a GPU device file exists here (always True off Linux, where none is looked for)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(glob.glob(pattern) for pattern in GPU_NODES)

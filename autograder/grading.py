@@ -19,6 +19,7 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -26,9 +27,13 @@ from . import __version__, assignment, intake, results, sandbox, static_checks, 
 from .device import resolve_device
 from .errors import GraderError, SubmissionError, UsageError
 from .line_coverage import LineCoverage
-from .pytest_plugin import CATEGORIES, GradingContext, GradingPlugin
-from .student import SandboxTransport, Student
+from .results import CATEGORIES
+from .transport import SandboxTransport
 from .worker.timing import fix_allocator
+
+if TYPE_CHECKING:  # imported by _run once the worker is launched: they bring torch (see grader_imports)
+    from .pytest_plugin import GradingContext
+    from .student import Student
 
 __all__ = ["Grading", "grade", "resolve_device"]
 
@@ -69,7 +74,6 @@ def grade(
     record = timeline.Timeline()
     record.add("start-up", timeline.process_age() or 0.0)
     fix_allocator()
-    one_thread()
     spec = assignment.load(assignment_name, root)
     device = resolve_device(device)
     level = zygote.isolation if zygote is not None else sandbox.choose_isolation(isolation)
@@ -173,9 +177,10 @@ def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionE
                                      else sandbox.Worker(stage, spec.limits, level, device, trace_lines=traced))
         if not report.syntax_error:  # a file that cannot load never reaches the worker
             transport.start_early()
-        preload(spec.grader_preload)
-        student = Student(transport, report, spec.module_file, device, taken.ignored)
-        ctx = GradingContext(spec, student, seed, device, extra=extra, only=scope.only, coverage=coverage)
+        with record.phase(timeline.GRADER_IMPORTS):
+            student_class, context_class = grader_imports(spec.grader_preload)
+        student = student_class(transport, report, spec.module_file, device, taken.ignored)
+        ctx = context_class(spec, student, seed, device, extra=extra, only=scope.only, coverage=coverage)
         try:
             code = _pytest(spec, ctx, Path(tmp), scope.select, record)
         finally:
@@ -199,6 +204,21 @@ def _run(spec: assignment.Assignment, taken: intake.Intake, problem: SubmissionE
     result = results.GradingResult(tests, time.monotonic() - started, "", extra, errors)
     result.output = _summary(spec, result, report, import_problem, import_stdout)
     return result
+
+
+def grader_imports(preloaded: tuple[str, ...]) -> tuple[type[Student], type[GradingContext]]:
+    """Import the grader's torch side now, while the worker launched just before boots in its own process.
+
+    torch takes about 1 s to import, in the worker as here: launched first, the worker imports it
+    on the other core at the same time. Then one intra-op thread, and ``preloaded`` (the
+    assignment's ``grader_preload``).
+    """
+    from .pytest_plugin import GradingContext
+    from .student import Student
+
+    one_thread()
+    preload(preloaded)
+    return Student, GradingContext
 
 
 def preload(modules: tuple[str, ...]) -> None:
@@ -231,6 +251,8 @@ def _pytest(spec: assignment.Assignment, ctx: GradingContext, tmp: Path, select:
     saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
+        from .pytest_plugin import GradingPlugin  # imported already (grader_imports)
+
         return int(pytest.main(args, plugins=[GradingPlugin(ctx), timeline.Recorder(record)]))
     finally:
         forget_modules_under(spec.tests_dir)

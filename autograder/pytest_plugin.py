@@ -32,7 +32,8 @@ from .assignment import Assignment, load_folder
 from .errors import AuthoringError, CheckFailed, SubmissionError
 from .line_coverage import LineCoverage
 from .results import CATEGORIES, Extra, TestResult
-from .student import SIZE_CLASSES, LocalTransport, Student, local_config, running_test
+from .student import SIZE_CLASSES, Student, local_config, running_test
+from .transport import LocalTransport
 
 GRADER_ERROR_OUTPUT = ("The grader hit an internal error in this test. This is not your fault; "
                        "course staff have been told.")

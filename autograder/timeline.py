@@ -2,9 +2,9 @@
 
 ``grade`` keeps one ``Timeline`` per run and saves it in results.json's ``extra_data``
 under ``"timeline"`` (instructor-only): start-up (process start to grading), intake and
-static checks, pytest collection, the worker's start (in the background from before
-collection on; the first test that runs the student's code waits for the rest of it), each
-category's tests, and the write-up. ``Recorder`` is the pytest plugin
+static checks, the grader's imports (torch), pytest collection, the worker's start (in the
+background from before the grader's imports on; the first test that runs the student's code
+waits for the rest of it), each category's tests, and the write-up. ``Recorder`` is the pytest plugin
 that times collection and every test (setup, call and teardown together).
 """
 
@@ -19,12 +19,14 @@ from typing import Any
 
 import pytest
 
-__all__ = ["KEY", "WORKER_START", "Recorder", "Timeline", "process_age"]
+__all__ = ["GRADER_IMPORTS", "KEY", "WORKER_START", "Recorder", "Timeline", "process_age"]
 
 KEY = "timeline"
 """The key of the record in results.json's ``extra_data``."""
-WORKER_START = "worker start (beside collection and the first test)"
-"""The phase of the worker's start: it overlaps collection and the first test, so it is not part of their sum."""
+WORKER_START = "worker start (beside the grader's imports, collection and the first test)"
+"""The phase of the worker's start: it overlaps the three, so it is not part of their sum."""
+GRADER_IMPORTS = "grader imports"
+"""The phase of the grader's own torch side, imported once the worker is launched (``grading.grader_imports``)."""
 
 
 @dataclass

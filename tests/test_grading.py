@@ -59,3 +59,35 @@ def test_plain_warning_when_plain_was_asked_for_and_nothing_better_exists(monkey
 
 def test_no_warning_for_bubblewrap(spec: assignment.Assignment) -> None:
     assert grading.isolation_warning(spec, "bubblewrap") is None
+
+
+LAUNCH_SPY = """
+import json, sys
+from autograder import grading, transport
+seen = []
+launch = transport.SandboxTransport.start_early
+def spy(self):
+    seen.append(sorted(m for m in ("torch", "autograder.student", "autograder.pytest_plugin") if m in sys.modules))
+    launch(self)
+transport.SandboxTransport.start_early = spy
+g = grading.grade("softmax_nll", sys.argv[1], sys.argv[2], device="cpu", seed=1, select="test_softmax_small")
+print(json.dumps({"seen": seen, "score": g.result.score, "phases": g.result.extra_data.timeline["phases"]}))
+"""
+
+
+def test_the_worker_is_launched_before_the_grader_imports_torch(tmp_path, reference_source):
+    """torch takes about 1 s to import on each side: the worker's import runs while the grader's does."""
+    import json
+    import subprocess
+    import sys
+
+    from autograder import timeline
+
+    submission = tmp_path / "softmax_nll.py"
+    submission.write_text(reference_source("softmax_nll"), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", LAUNCH_SPY, str(submission), str(tmp_path / "results.json")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["seen"] == [[]] and out["score"] > 0
+    assert out["phases"][timeline.GRADER_IMPORTS] > 0

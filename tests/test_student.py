@@ -16,7 +16,8 @@ import pytest
 from autograder import static_checks
 from autograder.assignment import Banned
 from autograder.errors import CheckFailed
-from autograder.student import LocalTransport, Student, _debugged, beside, local_config
+from autograder.student import Student, beside, local_config
+from autograder.transport import LocalTransport, _debugged
 
 HINT = "look for an infinite loop, or a Python loop over elements that should be vectorized."
 

@@ -43,7 +43,8 @@ def test_a_grading_records_its_phases_and_each_test(grade: GradeFn,
     """results.json's extra_data["timeline"] names every phase and times every graded test."""
     g = grade(reference_source("softmax_nll"), select="test_softmax_small or test_nll_loss_mean", isolation="plain")
     saved = g.data["extra_data"][timeline.KEY]
-    assert {"start-up", "intake", "collection", "public", timeline.WORKER_START, "finish"} <= set(saved["phases"])
+    assert {"start-up", "intake", timeline.GRADER_IMPORTS, "collection", "public", timeline.WORKER_START,
+            "finish"} <= set(saved["phases"])
     assert set(saved["tests"]) == {t["name"] for t in g.data["tests"]}
     assert all(seconds > 0 for seconds in saved["tests"].values())
     assert saved["phases"][timeline.WORKER_START] > 0

@@ -18,7 +18,8 @@ from autograder import assignment, sandbox, user_slots
 from autograder.errors import GraderError, UsageError, WorkerCrash
 from autograder.sandbox import proc_tree
 from autograder.static_checks import Report
-from autograder.student import SandboxTransport, Student
+from autograder.student import Student
+from autograder.transport import SandboxTransport
 from autograder.worker import protocol
 from conftest import REPO, isolation_levels, sandbox_python
 
