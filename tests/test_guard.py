@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import types
@@ -76,3 +77,73 @@ def test_the_aten_guard_does_not_import_torch_dynamo(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["['aten._softmax']", "False"], out.stdout + out.stderr
+
+
+STUDENT_ROUTES = '''import torch
+def composite(x):
+    return torch.log_softmax(x, 1)
+def op_overload(x):
+    return torch.ops.aten._log_softmax.default(x, 1, False)
+def out_variant(x):
+    return torch.ops.aten._log_softmax.out(x, 1, False, out=torch.empty_like(x))
+def inference_mode(x):
+    with torch.inference_mode():
+        return torch._log_softmax(x, 1, False)
+def backward(y):
+    y.sum().backward()
+def allowed(x):
+    return torch.exp(x)
+def modes(x):
+    from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
+    return len(_get_current_dispatch_mode_stack())
+'''
+GUARD_SCRIPT = '''
+import contextlib, json, sys, torch
+from autograder.worker import guard, serve
+kind, student = sys.argv[1], sys.argv[2]
+if kind == "mode":
+    del torch.library.get_kernel  # a torch without it: the dispatch mode takes over
+x = torch.randn(4, 5, requires_grad=True)
+def grader_side():
+    y = torch.log_softmax(x, 1)
+    (grad,) = torch.autograd.grad((y * torch.arange(5.0)).sum(), x)
+    return y.detach(), grad
+before = grader_side()
+config = serve.WorkerConfig("student_routes", student, banned=serve.BannedApis(aten=["_log_softmax", "_log_softmax_backward_data"]))
+d = serve.Dispatcher(config, capture=False)
+d.load()
+module = d.module
+out = {}
+for name in ["composite", "op_overload", "out_variant", "inference_mode", "backward", "allowed", "modes"]:
+    d.hits.clear()
+    arg = torch.log_softmax(x, 1) if name == "backward" else x.detach()
+    try:
+        with d._guarded("call"):
+            value = getattr(module, name)(arg)
+        out[name] = value if name == "modes" else "ran"
+    except guard.BannedCallError as exc:
+        out[name] = ["refused", sorted(set(d.hits))]
+after = grader_side()
+out["grader_side_unchanged"] = all(torch.equal(a, b) for a, b in zip(before, after))
+print(json.dumps(out))
+'''
+
+
+@pytest.mark.parametrize("kind", ["kernels", "mode"])
+def test_banned_aten_operators_are_refused_on_every_route_from_the_students_file(kind: str, tmp_path: Path) -> None:
+    """Replaced kernels (torch.library.get_kernel) and, on a torch without it, the dispatch mode refuse alike.
+
+    Refused from the student's file: a decomposing op, the overload, its out= variant, inference
+    mode, and the backward of the grader's own graph; the grader's values and gradients are those
+    computed before the guard went in. Only the mode costs a Python call per operator.
+    """
+    student = tmp_path / "student_routes.py"
+    student.write_text(STUDENT_ROUTES, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", GUARD_SCRIPT, kind, str(student)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    forward = ["refused", ["aten._log_softmax"]]
+    assert out == {"composite": forward, "op_overload": forward, "out_variant": forward, "inference_mode": forward,
+                   "backward": ["refused", ["aten._log_softmax_backward_data"]], "allowed": "ran",
+                   "modes": 1 if kind == "mode" else 0, "grader_side_unchanged": True}

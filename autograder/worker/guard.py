@@ -17,7 +17,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-__all__ = ["BannedCallError", "aten_guard", "block_network", "install"]
+__all__ = ["BannedCallError", "aten_guard", "block_network", "install", "refuse_aten"]
 
 
 class BannedCallError(RuntimeError):
@@ -25,8 +25,8 @@ class BannedCallError(RuntimeError):
 
 
 def _called_from(filename: str) -> bool:
-    """True when a frame of ``filename`` is on the current stack."""
-    frame: FrameType | None = sys._getframe(2)
+    """True when a frame of ``filename`` is on the current stack (above the guard that asks)."""
+    frame: FrameType | None = sys._getframe(1).f_back  # a kernel called from C++ may have no frame above it
     while frame is not None:
         if frame.f_code.co_filename == filename:
             return True
@@ -114,12 +114,92 @@ def install(calls: list[str], methods: list[str], filename: str, hits: list[str]
     return count
 
 
+BACKEND_BLOCKS = ("Dense", "Quantized", "Sparse", "SparseCsr", "NestedTensor")
+"""The dispatch-key blocks whose keys hold the kernels that compute (CPU, SparseCPU, NestedTensorCUDA ...)."""
+
+
+def _backend_keys(dispatcher: Any) -> list[str]:
+    """Every backend dispatch key this torch knows (``StartOfDenseBackends`` .. ``EndOfDenseBackends`` and the
+    like), Meta ones left out: a meta tensor carries no values."""
+    keys, block = [], None
+    for name in dispatcher.DispatchKey.__members__:
+        if name.startswith("StartOf") and name.endswith("Backends"):
+            block = name[len("StartOf"):-len("Backends")]
+        elif name.startswith("EndOf"):
+            block = None
+        elif block in BACKEND_BLOCKS and not name.endswith("Meta") and _parses(dispatcher, name):
+            keys.append(name)
+    return keys
+
+
+def _parses(dispatcher: Any, key: str) -> bool:
+    """Whether the dispatcher accepts ``key`` by name (some enum members, e.g. QuantizedHIP, are not runtime keys)."""
+    try:
+        dispatcher._dispatch_key_parse(key)
+    except RuntimeError:
+        return False
+    return True
+
+
+def refuse_aten(ops: list[str], filename: str, hits: list[str]) -> Any:
+    """Refuse banned ATen operators called from the student's file, in the operators' own kernels.
+
+    Every backend kernel of a banned operator (CPU, CUDA, sparse, quantized, nested ...) is replaced
+    by one that refuses when a frame of the student's file is on the stack and otherwise calls the
+    kernel it replaced (``torch.library.get_kernel``). Every route to the computation ends in one of
+    them (``torch.softmax``, ``torch.ops.aten._softmax.out``, autograd's backward, inference mode), and
+    every other operator runs untouched, at no cost. An operator that decomposes into others
+    (CompositeImplicitAutograd: ``softmax`` into ``_softmax``) has no kernel of its own: the operators
+    it decomposes into are the ones to ban, as for ``aten_guard``.
+
+    Returns the ``torch.library.Library`` holding the replacements (they last as long as it does), or
+    None when torch is not loaded, no operator is banned, or this torch cannot call a replaced kernel
+    (``aten_guard`` then does the same work per call, more slowly).
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or not ops or not hasattr(getattr(torch, "library", None), "get_kernel"):
+        return None
+    import warnings
+
+    dispatcher = torch._C
+    keys = _backend_keys(dispatcher)
+    library = torch.library.Library("aten", "IMPL")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Overriding a previously registered kernel": that is the point
+        for name in ops:
+            packet = getattr(torch.ops.aten, name, None)
+            for overload in packet.overloads() if packet is not None else ():
+                suffix = "" if overload == "default" else f".{overload}"
+                qualified = f"aten::{name}{suffix}"
+                if dispatcher._dispatch_has_kernel_for_dispatch_key(qualified, "CompositeImplicitAutograd"):
+                    continue
+                for key in keys:
+                    if dispatcher._dispatch_has_computed_kernel_for_dispatch_key(qualified, key):
+                        original = torch.library.get_kernel(qualified, key)
+                        library.impl(f"{name}{suffix}", _refusing(name, original, filename, hits), key,
+                                     with_keyset=True)
+    return library
+
+
+def _refusing(name: str, original: Any, filename: str, hits: list[str]) -> Callable[..., Any]:
+    """A kernel that refuses a call coming from the student's file and passes any other to ``original``."""
+
+    def kernel(keyset: Any, *args: Any, **kwargs: Any) -> Any:
+        if _called_from(filename):
+            hits.append(f"aten.{name}")
+            raise BannedCallError(f"the ATen operator {name} is banned in this assignment")
+        return original.call_boxed(keyset, *args, **kwargs)
+
+    return kernel
+
+
 def aten_guard(ops: list[str], filename: str, hits: list[str]) -> Any:
     """A TorchDispatchMode that refuses banned ATen operators called from the student's file.
 
     It sees every route to a kernel (``torch.softmax``, ``torch.ops.aten._softmax``,
-    ``torch._C._VariableFunctions.softmax`` ...), since all of them reach the dispatcher.
-    Returns None when torch is not loaded or no operator is banned.
+    ``torch._C._VariableFunctions.softmax`` ...), since all of them reach the dispatcher, at the
+    cost of a Python call for every operator run under it: the fallback where ``refuse_aten`` is
+    not available. Returns None when torch is not loaded or no operator is banned.
     """
     torch = sys.modules.get("torch")
     if torch is None or not ops:

@@ -117,6 +117,8 @@ class Dispatcher:
         self._view: Any = None
         self._add_: Any = None
         self._set_threads: Any = None
+        self._aten_kernels: Any = None
+        """The banned operators' replaced kernels (``guard.refuse_aten``): they last as long as this holds them."""
         self._aten_mode: Any = None
         self.tracer = LineTracer(config.module_path) if config.trace_lines else None
 
@@ -141,7 +143,10 @@ class Dispatcher:
         guard.install(self.config.banned.calls, self.config.banned.methods, self.config.module_path, self.hits)
         if self.capture:  # the sandboxed worker; never in a student's own local pytest process
             guard.block_network()
-        self._aten_mode = guard.aten_guard(self.config.banned.aten, self.config.module_path, self.hits)
+        banned = (self.config.banned.aten, self.config.module_path, self.hits)
+        self._aten_kernels = guard.refuse_aten(*banned)
+        if self._aten_kernels is None:
+            self._aten_mode = guard.aten_guard(*banned)
 
     def import_student(self) -> dict[str, Any]:
         """Import the student's module; any failure is recorded as the student's import error."""
@@ -198,7 +203,8 @@ class Dispatcher:
         return self._with_lines(reply), out_blobs
 
     def _guarded(self, op: str) -> Any:
-        """The banned-operator mode for calls and probes (not timings: they are checked before)."""
+        """The banned-operator mode for calls and probes, where ``refuse_aten`` is not available (not timings:
+        they are checked before)."""
         if self._aten_mode is None or op == "time":
             return contextlib.nullcontext()
         return self._aten_mode()
