@@ -39,14 +39,15 @@ __all__ = [
 ]
 
 MIN_REQUEST_SECONDS = 0.25
-"""Each timed student request lasts at least this long, so fixed per-request costs are small."""
+"""A timed request of fast calls lasts at least this long, so fixed per-request costs are small."""
 MAX_CALLS = 500
 MIN_CALLS = 2
-"""Fewest calls per timed request: slow calls (an optimizer step over 5M parameters) fill
-``MIN_REQUEST_SECONDS`` with two."""
+"""Fewest calls per timed request."""
+SLOW_CALL_SECONDS = 0.05
+"""A call this slow dwarfs a request's fixed costs (milliseconds, and subtracted): ``MIN_CALLS`` of them
+make a request (an optimizer step over 5M parameters), and a warm-up this slow per call sets the calls
+per round without a calibration run (see ``calls_for`` and ``calibrated_calls``)."""
 CALIBRATION_CALLS = 5
-CALIBRATION_SKIP_SECONDS = 0.05
-"""A warm-up at this many seconds per call or more sets the calls per round itself (see ``calibrated_calls``)."""
 YARDSTICK_CALLS = 30
 """Most yardstick calls per round; fewer when each call is slow (see ``calls_for``)."""
 ROUNDS = 5
@@ -217,19 +218,22 @@ def decided(ratios: list[float], budget: float, rounds: int) -> bool:
 def calibrated_calls(warm_per_call: float) -> int | None:
     """Calls per round straight from the warm-up, when its calls are slow enough to estimate well; else None.
 
-    Calls of ``CALIBRATION_SKIP_SECONDS`` or more dwarf a request's fixed costs, so the warm-up's
+    Calls of ``SLOW_CALL_SECONDS`` or more dwarf a request's fixed costs, so the warm-up's
     estimate is good enough (``speed_test`` has already paid the first-call costs); faster ones
     are calibrated with ``CALIBRATION_CALLS`` calls.
     """
-    return calls_for(warm_per_call, MAX_CALLS) if warm_per_call >= CALIBRATION_SKIP_SECONDS else None
+    return calls_for(warm_per_call, MAX_CALLS) if warm_per_call >= SLOW_CALL_SECONDS else None
 
 
 def calls_for(per_call: float, most: int) -> int:
     """Calls per timed run: enough for ``MIN_REQUEST_SECONDS`` at ``per_call`` seconds each, ``MIN_CALLS`` to ``most``.
 
-    Slow calls (a whole optimizer over 5M parameters) need few repetitions, and the grading
-    stays within its time limit; fast ones get many, so fixed per-run costs stay small.
+    Fast calls get many, so fixed per-run costs stay small; calls of ``SLOW_CALL_SECONDS`` or more
+    (a whole optimizer over 5M parameters) get ``MIN_CALLS``: their fixed costs are small already,
+    and more of them would only make the student wait.
     """
+    if per_call >= SLOW_CALL_SECONDS:
+        return MIN_CALLS
     return max(MIN_CALLS, min(most, math.ceil(MIN_REQUEST_SECONDS / max(per_call, 1e-5))))
 
 

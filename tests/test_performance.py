@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from autograder import assignment, performance, static_checks
 from autograder.assignment import Banned
 from autograder.errors import CheckFailed
-from autograder.student import LocalTransport, Student, local_config
+from autograder.student import Student, local_config
+from autograder.transport import LocalTransport
 from autograder.worker import timing
 
 SPEC = assignment.load("softmax_nll")
@@ -180,11 +181,12 @@ def test_probe_timing_checks_the_functions_it_uses(tmp_path):
 
 
 def test_calls_per_run_fill_the_minimum_request_time():
-    """Fast calls repeat up to the cap; slow ones (an optimizer over 5M parameters) only twice."""
+    """Fast calls repeat up to the cap; slow ones (50 ms or more: an optimizer over 5M parameters) only twice."""
     assert performance.calls_for(1e-4, performance.YARDSTICK_CALLS) == performance.YARDSTICK_CALLS
-    assert performance.calls_for(0.05, performance.YARDSTICK_CALLS) == 5
-    assert performance.calls_for(0.1, performance.YARDSTICK_CALLS) == 3
-    assert performance.calls_for(0.2, performance.YARDSTICK_CALLS) == 2 == performance.MIN_CALLS
+    assert performance.calls_for(0.01, performance.YARDSTICK_CALLS) == 25
+    assert performance.calls_for(0.049, performance.YARDSTICK_CALLS) == 6
+    for slow in (0.05, 0.1, 0.2):
+        assert performance.calls_for(slow, performance.YARDSTICK_CALLS) == 2 == performance.MIN_CALLS
     assert performance.calls_for(-1.0, performance.MAX_CALLS) == performance.MAX_CALLS
 
 
@@ -241,8 +243,9 @@ def test_measure_stops_once_the_verdict_is_certain(tmp_path, batch):
 
 def test_slow_calls_skip_calibration():
     """A warm-up at 50 ms per call or more sets the calls per round itself; a faster one calibrates."""
-    assert performance.calibrated_calls(0.1) == 3 == performance.calls_for(0.1, performance.MAX_CALLS)
-    assert performance.calibrated_calls(0.05) == 5
+    assert performance.calibrated_calls(0.1) == 2 == performance.calls_for(0.1, performance.MAX_CALLS)
+    assert performance.calibrated_calls(0.05) == 2
+    assert performance.calibrated_calls(0.049) is None
     assert performance.calibrated_calls(0.01) is None
 
 
