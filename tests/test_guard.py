@@ -91,6 +91,11 @@ def inference_mode(x):
         return torch._log_softmax(x, 1, False)
 def backward(y):
     y.sum().backward()
+def decomposing(x):
+    return torch.dropout(x, 0.5, True)
+def decomposing_inference_mode(x):
+    with torch.inference_mode():
+        return torch.dropout(x, 0.5, True)
 def allowed(x):
     return torch.exp(x)
 def modes(x):
@@ -106,15 +111,18 @@ if kind == "mode":
 x = torch.randn(4, 5, requires_grad=True)
 def grader_side():
     y = torch.log_softmax(x, 1)
-    (grad,) = torch.autograd.grad((y * torch.arange(5.0)).sum(), x)
-    return y.detach(), grad
+    (grad,) = torch.autograd.grad((y * torch.arange(5.0)).sum() + torch.dropout(x, 0.0, True).sum(), x)
+    with torch.inference_mode():
+        kept = torch.dropout(x.detach(), 0.0, True)
+    return y.detach(), grad, kept
 before = grader_side()
-config = serve.WorkerConfig("student_routes", student, banned=serve.BannedApis(aten=["_log_softmax", "_log_softmax_backward_data"]))
+config = serve.WorkerConfig("student_routes", student, banned=serve.BannedApis(aten=["_log_softmax", "_log_softmax_backward_data", "dropout"]))
 d = serve.Dispatcher(config, capture=False)
 d.load()
 module = d.module
 out = {}
-for name in ["composite", "op_overload", "out_variant", "inference_mode", "backward", "allowed", "modes"]:
+for name in ["composite", "op_overload", "out_variant", "inference_mode", "backward", "decomposing",
+             "decomposing_inference_mode", "allowed", "modes"]:
     d.hits.clear()
     arg = torch.log_softmax(x, 1) if name == "backward" else x.detach()
     try:
@@ -131,11 +139,14 @@ print(json.dumps(out))
 
 @pytest.mark.parametrize("kind", ["kernels", "mode"])
 def test_banned_aten_operators_are_refused_on_every_route_from_the_students_file(kind: str, tmp_path: Path) -> None:
-    """Replaced kernels (torch.library.get_kernel) and, on a torch without it, the dispatch mode refuse alike.
+    """Replaced kernels (torch.library.get_kernel) and, on a torch without it, the dispatch mode.
 
-    Refused from the student's file: a decomposing op, the overload, its out= variant, inference
-    mode, and the backward of the grader's own graph; the grader's values and gradients are those
-    computed before the guard went in. Only the mode costs a Python call per operator.
+    Refused from the student's file: an op that decomposes into a banned one, the overload, its
+    out= variant, inference mode, the backward of the grader's own graph, and a banned op that
+    decomposes (dropout) in inference mode; the grader's values and gradients are those computed
+    before the guard went in. The mode, which sees operators only below autograd, misses that
+    last op outside inference mode; the kernels do not. Only the mode costs a Python call per
+    operator.
     """
     student = tmp_path / "student_routes.py"
     student.write_text(STUDENT_ROUTES, encoding="utf-8")
@@ -144,6 +155,8 @@ def test_banned_aten_operators_are_refused_on_every_route_from_the_students_file
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     forward = ["refused", ["aten._log_softmax"]]
+    dropout = ["refused", ["aten.dropout"]]
     assert out == {"composite": forward, "op_overload": forward, "out_variant": forward, "inference_mode": forward,
-                   "backward": ["refused", ["aten._log_softmax_backward_data"]], "allowed": "ran",
-                   "modes": 1 if kind == "mode" else 0, "grader_side_unchanged": True}
+                   "backward": ["refused", ["aten._log_softmax_backward_data"]],
+                   "decomposing": "ran" if kind == "mode" else dropout, "decomposing_inference_mode": dropout,
+                   "allowed": "ran", "modes": 1 if kind == "mode" else 0, "grader_side_unchanged": True}

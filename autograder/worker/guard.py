@@ -116,20 +116,24 @@ def install(calls: list[str], methods: list[str], filename: str, hits: list[str]
 
 BACKEND_BLOCKS = ("Dense", "Quantized", "Sparse", "SparseCsr", "NestedTensor")
 """The dispatch-key blocks whose keys hold the kernels that compute (CPU, SparseCPU, NestedTensorCUDA ...)."""
+AUTOGRAD_BLOCKS = ("AutogradFunctionality",)
+"""The block of per-backend autograd keys (AutogradCPU ...), where an operator that decomposes into others
+(CompositeImplicitAutograd: ``softmax`` into ``_softmax``) is decomposed."""
+AUTOGRAD_OTHERS = ("AutogradOther", "AutogradNestedTensor")
 
 
-def _backend_keys(dispatcher: Any) -> list[str]:
-    """Every backend dispatch key this torch knows (``StartOfDenseBackends`` .. ``EndOfDenseBackends`` and the
-    like), Meta ones left out: a meta tensor carries no values."""
+def _keys(dispatcher: Any, blocks: tuple[str, ...], others: tuple[str, ...] = ()) -> list[str]:
+    """The dispatch keys of ``blocks`` (``StartOfDenseBackends`` .. ``EndOfDenseBackends`` and the like) that this
+    torch accepts by name, plus ``others``; Meta ones left out: a meta tensor carries no values."""
     keys, block = [], None
     for name in dispatcher.DispatchKey.__members__:
         if name.startswith("StartOf") and name.endswith("Backends"):
             block = name[len("StartOf"):-len("Backends")]
         elif name.startswith("EndOf"):
             block = None
-        elif block in BACKEND_BLOCKS and not name.endswith("Meta") and _parses(dispatcher, name):
+        elif block in blocks and not name.endswith("Meta"):
             keys.append(name)
-    return keys
+    return [k for k in [*keys, *others] if _parses(dispatcher, k)]
 
 
 def _parses(dispatcher: Any, key: str) -> bool:
@@ -147,14 +151,15 @@ def refuse_aten(ops: list[str], filename: str, hits: list[str]) -> Any:
     Every backend kernel of a banned operator (CPU, CUDA, sparse, quantized, nested ...) is replaced
     by one that refuses when a frame of the student's file is on the stack and otherwise calls the
     kernel it replaced (``torch.library.get_kernel``). Every route to the computation ends in one of
-    them (``torch.softmax``, ``torch.ops.aten._softmax.out``, autograd's backward, inference mode), and
-    every other operator runs untouched, at no cost. An operator that decomposes into others
-    (CompositeImplicitAutograd: ``softmax`` into ``_softmax``) has no kernel of its own: the operators
-    it decomposes into are the ones to ban, as for ``aten_guard``.
+    them (``torch.ops.aten._softmax.out``, autograd's backward, inference mode), and every other
+    operator runs untouched, at no cost. An operator that decomposes into others
+    (CompositeImplicitAutograd: ``softmax``) has its decomposition replaced the same way, at its
+    autograd keys as well as its backend keys, all captured before any is replaced, so the grader's
+    own calls still decompose and differentiate as before.
 
     Returns the ``torch.library.Library`` holding the replacements (they last as long as it does), or
     None when torch is not loaded, no operator is banned, or this torch cannot call a replaced kernel
-    (``aten_guard`` then does the same work per call, more slowly).
+    (``aten_guard`` then does the work per call, more slowly).
     """
     torch = sys.modules.get("torch")
     if torch is None or not ops or not hasattr(getattr(torch, "library", None), "get_kernel"):
@@ -162,7 +167,8 @@ def refuse_aten(ops: list[str], filename: str, hits: list[str]) -> Any:
     import warnings
 
     dispatcher = torch._C
-    keys = _backend_keys(dispatcher)
+    backend = _keys(dispatcher, BACKEND_BLOCKS)
+    decomposing = backend + _keys(dispatcher, AUTOGRAD_BLOCKS, AUTOGRAD_OTHERS)
     library = torch.library.Library("aten", "IMPL")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "Overriding a previously registered kernel": that is the point
@@ -171,13 +177,11 @@ def refuse_aten(ops: list[str], filename: str, hits: list[str]) -> Any:
             for overload in packet.overloads() if packet is not None else ():
                 suffix = "" if overload == "default" else f".{overload}"
                 qualified = f"aten::{name}{suffix}"
-                if dispatcher._dispatch_has_kernel_for_dispatch_key(qualified, "CompositeImplicitAutograd"):
-                    continue
-                for key in keys:
-                    if dispatcher._dispatch_has_computed_kernel_for_dispatch_key(qualified, key):
-                        original = torch.library.get_kernel(qualified, key)
-                        library.impl(f"{name}{suffix}", _refusing(name, original, filename, hits), key,
-                                     with_keyset=True)
+                composite = dispatcher._dispatch_has_kernel_for_dispatch_key(qualified, "CompositeImplicitAutograd")
+                originals = {key: torch.library.get_kernel(qualified, key) for key in (decomposing if composite
+                             else backend) if dispatcher._dispatch_has_computed_kernel_for_dispatch_key(qualified, key)}
+                for key, original in originals.items():
+                    library.impl(f"{name}{suffix}", _refusing(name, original, filename, hits), key, with_keyset=True)
     return library
 
 
