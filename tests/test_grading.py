@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
-from autograder import assignment, grading, sandbox, user_slots
+from autograder import assignment, grading, sandbox, timeline, user_slots
 
 RISK = ("WARNING: graded without isolation (plain subprocess): the student's code could read every file this user "
         "can read, the hidden tests and the reference solution included.")
@@ -77,12 +80,6 @@ print(json.dumps({"seen": seen, "score": g.result.score, "phases": g.result.extr
 
 def test_the_worker_is_launched_before_the_grader_imports_torch(tmp_path, reference_source):
     """torch takes about 1 s to import on each side: the worker's import runs while the grader's does."""
-    import json
-    import subprocess
-    import sys
-
-    from autograder import timeline
-
     submission = tmp_path / "softmax_nll.py"
     submission.write_text(reference_source("softmax_nll"), encoding="utf-8")
     proc = subprocess.run([sys.executable, "-c", LAUNCH_SPY, str(submission), str(tmp_path / "results.json")],

@@ -103,7 +103,7 @@ def modes(x):
     return len(_get_current_dispatch_mode_stack())
 '''
 GUARD_SCRIPT = '''
-import contextlib, json, sys, torch
+import json, sys, torch
 from autograder.worker import guard, serve
 kind, student = sys.argv[1], sys.argv[2]
 if kind == "mode":
