@@ -46,7 +46,10 @@ class LocalTransport:
     test instead of hanging pytest, on any OS. The abandoned thread is asked to stop (an
     exception raised in it at its next Python instruction); if it cannot be stopped, it is a
     daemon and does not keep pytest from exiting. While a debugger is stepping through the
-    student's code, the limit waits.
+    student's code, the limit waits. A request's CPU time is that of its own thread, the one
+    thread the yardstick's clock also counts: what the host process's other threads do (a
+    notebook kernel's, pytest-xdist's, a spinning OpenMP worker's) is no part of the student's
+    time. (The graded worker is a process of its own, and its whole tree is clocked.)
     """
 
     def __init__(self, config: WorkerConfig, call_seconds: float | None = None) -> None:
@@ -65,14 +68,13 @@ class LocalTransport:
         if self.import_crash is not None:
             raise self.import_crash
         limit = timeout if timeout is not None else self.call_seconds
-        started = time.process_time()
         wall = time.monotonic()
-        answer = _within(lambda: self.dispatcher.handle(header, blobs), limit)
+        answer = _within(lambda: _thread_clocked(lambda: self.dispatcher.handle(header, blobs)), limit)
         if not answer:
             raise WorkerCrash(f"did not finish within the time limit ({limit:.3g} s per call, as when grading) "
                               "and was stopped.", LOCAL_TIMEOUT_HINT, timed_out=True)
-        reply, out = answer[0]
-        return Reply(reply, out, time.monotonic() - wall, time.process_time() - started)
+        (reply, out), cpu = answer[0]
+        return Reply(reply, out, time.monotonic() - wall, cpu)
 
     def close(self) -> None:
         """Nothing to release in-process."""
@@ -108,6 +110,13 @@ def _within(fn: Callable[[], _T], seconds: float | None) -> list[_T]:
     if failure:
         raise failure[0]
     return box
+
+
+def _thread_clocked(fn: Callable[[], _T]) -> tuple[_T, float]:
+    """``fn()``, and the CPU time this thread spent on it (not the time of the process's other threads)."""
+    started = time.thread_time()
+    value = fn()
+    return value, time.thread_time() - started
 
 
 def _debugged(thread: threading.Thread) -> bool:

@@ -43,7 +43,8 @@ class Reply:
     blobs: list[bytes]
     wall_seconds: float
     cpu_seconds: float
-    """CPU time of the worker's whole process tree during the request (trusted side's clock)."""
+    """CPU time of the worker's whole process tree during the request (trusted side's clock); in local
+    mode, of the thread that ran the request."""
 
 
 class WireError(Exception):
