@@ -15,7 +15,7 @@ import inspect
 import sys
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["BannedCallError", "aten_guard", "block_network", "install", "refuse_aten"]
 
@@ -190,11 +190,16 @@ def _refusing(name: str, original: Any, filename: str, hits: list[str]) -> Calla
 
     def kernel(keyset: Any, *args: Any, **kwargs: Any) -> Any:
         if _called_from(filename):
-            hits.append(f"aten.{name}")
-            raise BannedCallError(f"the ATen operator {name} is banned in this assignment")
+            _refuse_operator(name, hits)
         return original.call_boxed(keyset, *args, **kwargs)
 
     return kernel
+
+
+def _refuse_operator(name: str, hits: list[str]) -> NoReturn:
+    """Record the banned ATen operator ``name`` as hit and refuse the call (both ATen guards)."""
+    hits.append(f"aten.{name}")
+    raise BannedCallError(f"the ATen operator {name} is banned in this assignment")
 
 
 def aten_guard(ops: list[str], filename: str, hits: list[str]) -> Any:
@@ -223,8 +228,7 @@ def aten_guard(ops: list[str], filename: str, hits: list[str]) -> Any:
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             name = func.overloadpacket.__name__
             if name in banned and _called_from(filename):
-                hits.append(f"aten.{name}")
-                raise BannedCallError(f"the ATen operator {name} is banned in this assignment")
+                _refuse_operator(name, hits)
             return func(*args, **(kwargs or {}))
 
     return BannedOperators
